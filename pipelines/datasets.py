@@ -1,0 +1,734 @@
+"""Loaders for the text-classification corpora used by the SCDV pipelines.
+
+Three corpora are supported, each read either from its tarball or from the unpacked
+folder in a data directory (see :func:`resolve_data_dir`):
+
+* 20 Newsgroups, "bydate" split (:func:`load_20newsgroups`), single-label, 20 classes;
+* the livedoor news corpus (:func:`load_livedoor`), Japanese, single-label, 9 classes;
+* Reuters-21578 ModApte in NLTK layout (:func:`load_reuters`), multi-label, 90 labels.
+
+Every loader returns a :class:`sklearn.utils.Bunch` in the style of
+:func:`sklearn.datasets.fetch_20newsgroups` with at least ``data``, ``target``,
+``target_names`` and ``ids``. Archives are read in place and never unpacked to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = [
+    "DatasetNotFoundError",
+    "ENV_VAR",
+    "DATASET_NAMES",
+    "resolve_data_dir",
+    "load_20newsgroups",
+    "load_livedoor",
+    "load_reuters",
+    "load_dataset",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable naming the data directory (and the download cache).
+ENV_VAR = "SCDV_DATA"
+#: Names accepted by :func:`load_dataset`.
+DATASET_NAMES = ("20ng", "livedoor", "reuters")
+
+_SUBSETS = ("train", "test", "all")
+
+_NEWSGROUPS_TARBALL = "20news-bydate.tar.gz"
+_NEWSGROUPS_ROOTS = {"train": "20news-bydate-train", "test": "20news-bydate-test"}
+
+_LIVEDOOR_TARBALL = "ldcc.tar.gz"
+_LIVEDOOR_ARCHIVE = "ldcc-20140209.tar.gz"
+_LIVEDOOR_URL = "https://www.rondhuit.com/download/ldcc-20140209.tar.gz"
+_LIVEDOOR_ROOT = "text"
+# Article files are "<category>-<article id>.txt"; LICENSE.txt, README.txt and
+# CHANGES.txt do not match, so this one pattern is what skips them.
+_LIVEDOOR_ARTICLE = re.compile(r"^(?P<category>.+)-(?P<id>\d+)\.txt$")
+
+_REUTERS_TARBALL = "reuters21578-apte-nltk.tar.gz"
+_REUTERS_ROOT = "reuters"
+_REUTERS_SPLITS = {"train": "training", "test": "test"}
+
+_DOWNLOAD_TIMEOUT = 60  # seconds without data before urllib gives up
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No local copy of a corpus was found (and none could be downloaded).
+
+    The message lists every place that was looked at and how to provide the data.
+
+    Parameters
+    ----------
+    dataset : str
+        Human-readable name of the corpus.
+    places : sequence of str
+        Every path (or setting) that was checked, in the order checked.
+    hint : str
+        What the user can do to make the data available.
+    reason : str, optional
+        Extra detail, e.g. why a download failed.
+    """
+
+    def __init__(self, dataset: str, places: Sequence[str], hint: str, reason: str = "") -> None:
+        self.dataset = dataset
+        self.places = list(places)
+        lines = [f"Could not find the {dataset} corpus."]
+        if reason:
+            lines.append(reason)
+        lines.append("Looked at:")
+        lines.extend(f"  - {place}" for place in self.places or ["(nowhere: no data directory)"])
+        lines.append(hint)
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- locating
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the directory that holds the corpora, or None when none is configured.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        Explicit location. Takes precedence over everything else and is returned
+        even if it does not exist, so that the loaders can report it.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``data_dir`` if given; else ``$SCDV_DATA`` if set and non-empty; else the
+        ``shared/data`` folder next to the project root if it exists; else None.
+
+    Raises
+    ------
+    None
+        This function only inspects paths.
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    default = _default_data_dir()
+    return default if default.is_dir() else None
+
+
+def _default_data_dir() -> Path:
+    # The project root is the parent of this package; the shared data sits beside it.
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _resolution_notes() -> list[str]:
+    """Describe why :func:`resolve_data_dir` found nothing (for error messages)."""
+    # Only reached when no argument was given and $SCDV_DATA is unset or empty.
+    return [
+        "data_dir argument / --data-dir: not given",
+        f"${ENV_VAR}: not set",
+        f"default {_default_data_dir()}: does not exist",
+    ]
+
+
+def _cache_dir() -> Path:
+    """Where downloads are stored: ``$SCDV_DATA`` if set, else ``~/scdv_data``."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else Path.home() / "scdv_data"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A corpus location: a tar.gz or zip archive, or folders on disk.
+
+    For archives, ``path`` is the archive. For folders, ``folders`` maps each
+    top-level name used inside the archive (e.g. ``"reuters"``) to the folder on
+    disk that plays its role, so both kinds yield the same relative paths.
+    """
+
+    kind: str  # "tar", "zip" or "dir"
+    path: Path
+    folders: Mapping[str, Path] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.kind != "dir":
+            return str(self.path)
+        return ", ".join(f"{folder}{os.sep} (folder)" for folder in self.folders.values())
+
+    def files(self, roots: Sequence[str]) -> Iterator[tuple[tuple[str, ...], Callable[[], bytes]]]:
+        """Yield ``(parts, read)`` for every regular file under the given top-level names.
+
+        ``parts`` is the archive-relative path split on "/", ``read()`` returns the
+        bytes. Reading is lazy so callers can skip files they do not need; ``read``
+        is only valid until the iteration moves on.
+        """
+        wanted = set(roots)
+        if self.kind == "tar":
+            # One sequential pass: random access into a .tar.gz would re-decompress.
+            with tarfile.open(self.path, "r:gz") as tar:
+                for member in tar:
+                    if not member.isfile():
+                        continue
+                    parts = _split_member(member.name)
+                    if parts and parts[0] in wanted:
+                        yield parts, _tar_reader(tar, member)
+        elif self.kind == "zip":
+            with zipfile.ZipFile(self.path) as archive:
+                for info in archive.infolist():
+                    if info.is_dir():
+                        continue
+                    parts = _split_member(info.filename)
+                    if parts and parts[0] in wanted:
+                        yield parts, _zip_reader(archive, info)
+        else:
+            for root in roots:
+                folder = self.folders.get(root)
+                if folder is None or not folder.is_dir():
+                    continue
+                for dirpath, dirnames, filenames in os.walk(folder):
+                    dirnames.sort()
+                    rel = Path(dirpath).relative_to(folder).parts
+                    for name in sorted(filenames):
+                        path = Path(dirpath, name)
+                        if path.is_file():
+                            yield (root, *rel, name), path.read_bytes
+
+
+def _split_member(name: str) -> tuple[str, ...]:
+    # Archives made with "tar czf x.tgz ./dir" prefix names with "./".
+    return tuple(part for part in name.replace("\\", "/").split("/") if part not in ("", "."))
+
+
+def _tar_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], bytes]:
+    def read() -> bytes:
+        handle = tar.extractfile(member)
+        if handle is None:  # pragma: no cover - isfile() members always have data
+            raise OSError(f"cannot read {member.name} from {tar.name}")
+        with handle:
+            return handle.read()
+
+    return read
+
+
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
+    return lambda: archive.read(info)
+
+
+def _find_source(
+    candidates: Sequence[tuple[_Source, Callable[[], bool]]], places: list[str]
+) -> _Source | None:
+    """Return the first candidate whose check passes, recording each one in ``places``."""
+    for source, exists in candidates:
+        places.append(source.describe())
+        if exists():
+            logger.info("reading %s", source.describe())
+            return source
+    return None
+
+
+def _check_subset(subset: str) -> tuple[str, ...]:
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {_SUBSETS}, got {subset!r}")
+    return ("train", "test") if subset == "all" else (subset,)
+
+
+def _sorted_unique(values: Sequence[str] | set[str]) -> list[str]:
+    return sorted(set(values))
+
+
+# --------------------------------------------------------------------------- 20 Newsgroups
+
+_NEWSGROUPS_HINT = (
+    "To fix: pass --data-dir (data_dir=...) pointing at the folder that holds "
+    f"{_NEWSGROUPS_TARBALL} or the unpacked 20news-bydate-train/ and 20news-bydate-test/ "
+    f"folders, or set {ENV_VAR} to that folder, or call with download_if_missing=True "
+    "(needs internet) to fetch it through sklearn.datasets.fetch_20newsgroups."
+)
+
+
+def load_20newsgroups(
+    subset: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
+) -> Bunch:
+    """Load the 20 Newsgroups "bydate" corpus with headers, footers and quotes kept.
+
+    Looks in the data directory (see :func:`resolve_data_dir`) for
+    ``20news-bydate.tar.gz``, or for unpacked ``20news-bydate-train/`` and
+    ``20news-bydate-test/`` folders directly in it or in its ``20news-bydate/``
+    or ``20news_home/`` (scikit-learn's cache layout) subfolder.
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        Which split to return; "all" is train followed by test.
+    data_dir : str or path-like, optional
+        Data directory; defaults to :func:`resolve_data_dir`.
+    download_if_missing : bool, default=True
+        When no local copy is found, fetch it with
+        :func:`sklearn.datasets.fetch_20newsgroups` (``remove=()``, unshuffled).
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``data`` : list of str, raw messages decoded as latin-1.
+        ``target`` : ndarray of int64, index into ``target_names``.
+        ``target_names`` : list of str, sorted newsgroup names.
+        ``ids`` : list of str, e.g. ``"20news-bydate-train/alt.atheism/49960"``.
+        ``subset`` : str, the requested subset.
+        Documents are ordered by (split, newsgroup, numeric message id).
+
+    Raises
+    ------
+    ValueError
+        If ``subset`` is not one of "train", "test", "all".
+    DatasetNotFoundError
+        If no local copy is found and downloading is disabled or fails, or a
+        local copy lacks the requested split.
+    """
+    splits = _check_subset(subset)
+    roots = [_NEWSGROUPS_ROOTS[s] for s in splits]
+    base = resolve_data_dir(data_dir)
+    places: list[str] = []
+    source = None
+    if base is not None:
+        candidates: list[tuple[_Source, Callable[[], bool]]] = [
+            (_Source("tar", base / _NEWSGROUPS_TARBALL), (base / _NEWSGROUPS_TARBALL).is_file)
+        ]
+        for folder in (base, base / "20news-bydate", base / "20news_home"):
+            # Map both splits so the other split's folder names feed target_names.
+            src = _Source("dir", folder, {r: folder / r for r in _NEWSGROUPS_ROOTS.values()})
+            needed = [folder / r for r in roots]
+            candidates.append((src, lambda needed=needed: all(p.is_dir() for p in needed)))
+        source = _find_source(candidates, places)
+    else:
+        places = _resolution_notes()
+
+    if source is not None:
+        return _read_20newsgroups(source, subset, splits)
+    if not download_if_missing:
+        raise DatasetNotFoundError("20 Newsgroups (bydate)", places, _NEWSGROUPS_HINT)
+    return _fetch_20newsgroups(subset, places)
+
+
+def _newsgroups_key(doc_id: str) -> tuple[int, str, int]:
+    """Sort key (split, group, numeric id) for ids like ``20news-bydate-test/sci.med/58045``."""
+    root, group, number = doc_id.split("/")
+    split_rank = 0 if root == _NEWSGROUPS_ROOTS["train"] else 1
+    return split_rank, group, int(number)
+
+
+def _read_20newsgroups(source: _Source, subset: str, splits: Sequence[str]) -> Bunch:
+    wanted = {_NEWSGROUPS_ROOTS[s] for s in splits}
+    groups: set[str] = set()
+    docs: dict[str, bytes] = {}
+    # Walk both splits even for one subset: the other split's group names are
+    # needed so train and test loaded separately share the same target_names.
+    for parts, read in source.files(list(_NEWSGROUPS_ROOTS.values())):
+        # Message files are "<split>/<group>/<numeric id>"; anything else is stray.
+        if len(parts) != 3 or not parts[2].isdigit():
+            logger.debug("skipping %s", "/".join(parts))
+            continue
+        groups.add(parts[1])
+        if parts[0] in wanted:
+            docs["/".join(parts)] = read()
+
+    for root in sorted(wanted):
+        if not any(doc_id.startswith(root + "/") for doc_id in docs):
+            raise DatasetNotFoundError(
+                "20 Newsgroups (bydate)",
+                [source.describe()],
+                _NEWSGROUPS_HINT,
+                reason=f"The source has no message files under {root}/.",
+            )
+
+    ids = sorted(docs, key=_newsgroups_key)
+    target_names = _sorted_unique(groups)
+    index = {name: i for i, name in enumerate(target_names)}
+    return Bunch(
+        # latin-1 maps every byte, so the 8-bit messages decode as scikit-learn does.
+        data=[docs[doc_id].decode("latin-1") for doc_id in ids],
+        target=np.array([index[doc_id.split("/")[1]] for doc_id in ids], dtype=np.int64),
+        target_names=target_names,
+        ids=ids,
+        subset=subset,
+    )
+
+
+def _fetch_20newsgroups(subset: str, places: list[str]) -> Bunch:
+    """Fallback: download through scikit-learn and map to this module's Bunch layout."""
+    from sklearn.datasets import fetch_20newsgroups
+
+    places = [*places, "sklearn.datasets.fetch_20newsgroups (download)"]
+    logger.info("no local 20 Newsgroups copy; fetching it with scikit-learn")
+    try:
+        raw = fetch_20newsgroups(
+            subset=subset, remove=(), shuffle=False, download_if_missing=True
+        )
+    except Exception as exc:  # network, HTTP and archive errors all mean "not available"
+        raise DatasetNotFoundError(
+            "20 Newsgroups (bydate)",
+            places,
+            _NEWSGROUPS_HINT,
+            reason=f"Downloading through scikit-learn failed: {exc!r}",
+        ) from exc
+
+    # sklearn's filenames end in ".../20news-bydate-<split>/<group>/<id>".
+    ids = ["/".join(Path(name).parts[-3:]) for name in raw.filenames]
+    # sklearn lists files in string order ("10" < "9"); re-sort numerically to
+    # match the local loader, carrying data and target along.
+    order = sorted(range(len(ids)), key=lambda i: _newsgroups_key(ids[i]))
+    target = np.asarray(raw.target, dtype=np.int64)
+    return Bunch(
+        data=[raw.data[i] for i in order],
+        target=target[order],
+        target_names=list(raw.target_names),
+        ids=[ids[i] for i in order],
+        subset=subset,
+    )
+
+
+# --------------------------------------------------------------------------- livedoor
+
+
+def _livedoor_hint() -> str:
+    return (
+        "To fix: pass --data-dir (data_dir=...) pointing at the folder that holds "
+        f"{_LIVEDOOR_TARBALL}, {_LIVEDOOR_ARCHIVE} or the unpacked text/ folder, or set "
+        f"{ENV_VAR} to that folder, or call with download_if_missing=True (needs internet) "
+        f"to download {_LIVEDOOR_URL} into {_cache_dir()}."
+    )
+
+
+def _livedoor_candidates(base: Path) -> list[tuple[_Source, Callable[[], bool]]]:
+    text = base / _LIVEDOOR_ROOT
+    return [
+        (_Source("tar", base / _LIVEDOOR_TARBALL), (base / _LIVEDOOR_TARBALL).is_file),
+        (_Source("tar", base / _LIVEDOOR_ARCHIVE), (base / _LIVEDOOR_ARCHIVE).is_file),
+        (_Source("dir", base, {_LIVEDOOR_ROOT: text}), text.is_dir),
+    ]
+
+
+def load_livedoor(
+    data_dir: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
+) -> Bunch:
+    """Load the livedoor news corpus (9 Japanese news channels, 7,367 articles).
+
+    Looks in the data directory (see :func:`resolve_data_dir`) for ``ldcc.tar.gz``,
+    ``ldcc-20140209.tar.gz`` or an unpacked ``text/`` folder, then in the download
+    cache (``$SCDV_DATA`` if set, else ``~/scdv_data``). The corpus has no
+    train/test split; split it yourself.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        Data directory; defaults to :func:`resolve_data_dir`.
+    download_if_missing : bool, default=True
+        When no local copy is found, download the published archive
+        ``ldcc-20140209.tar.gz`` into the cache directory and read it.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``data`` : list of str, title + "\\n" + body of each article (the URL and
+        date lines are dropped), decoded as UTF-8.
+        ``target`` : ndarray of int64, index into ``target_names``.
+        ``target_names`` : list of str, sorted category names.
+        ``ids`` : list of str, e.g. ``"text/dokujo-tsushin/dokujo-tsushin-4778030.txt"``.
+        ``subset`` : str, always "all".
+        Articles are ordered by (category, numeric article id).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If no local copy is found and downloading is disabled or fails.
+    UnicodeDecodeError
+        If an article is not valid UTF-8.
+    """
+    base = resolve_data_dir(data_dir)
+    cache = _cache_dir()
+    places: list[str] = [] if base is not None else _resolution_notes()
+    candidates = _livedoor_candidates(base) if base is not None else []
+    if base is None or cache.resolve() != base.resolve():
+        # A previous download lives in the cache; look there before downloading again.
+        candidates += _livedoor_candidates(cache)
+    source = _find_source(candidates, places)
+    if source is None:
+        if not download_if_missing:
+            raise DatasetNotFoundError("livedoor news", places, _livedoor_hint())
+        places.append(f"{_LIVEDOOR_URL} (download)")
+        try:
+            archive = _download(_LIVEDOOR_URL, cache / _LIVEDOOR_ARCHIVE)
+        except Exception as exc:  # any network or file-system failure
+            raise DatasetNotFoundError(
+                "livedoor news", places, _livedoor_hint(), reason=f"Download failed: {exc!r}"
+            ) from exc
+        source = _Source("tar", archive)
+    return _read_livedoor(source)
+
+
+def _download(url: str, target: Path) -> Path:
+    """Download ``url`` to ``target`` atomically and return ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("downloading %s to %s", url, target)
+    # Write next to the target and rename, so an interrupted download never
+    # leaves a truncated archive that later runs would trust.
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as resp,
+        ):
+            shutil.copyfileobj(resp, out)
+        # Catch HTML error pages and truncated bodies before they get cached.
+        if not tarfile.is_tarfile(tmp):
+            raise OSError(f"{url} did not return a tar archive")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _livedoor_key(doc_id: str) -> tuple[str, int]:
+    _, category, name = doc_id.split("/")
+    match = _LIVEDOOR_ARTICLE.match(name)
+    assert match is not None  # only matching names are collected
+    return category, int(match["id"])
+
+
+def _strip_livedoor_header(text: str, doc_id: str) -> str:
+    # Line 1 is the article URL and line 2 its timestamp; neither is content.
+    lines = text.split("\n", 2)
+    if len(lines) == 3 and lines[0].startswith("http"):
+        return lines[2]
+    logger.warning("%s does not start with a URL line; keeping it whole", doc_id)
+    return text
+
+
+def _read_livedoor(source: _Source) -> Bunch:
+    docs: dict[str, str] = {}
+    for parts, read in source.files([_LIVEDOOR_ROOT]):
+        # Articles sit at text/<category>/<category>-<id>.txt; this skips
+        # text/README.txt, text/CHANGES.txt and each text/<category>/LICENSE.txt.
+        if len(parts) != 3 or not _LIVEDOOR_ARTICLE.match(parts[2]):
+            logger.debug("skipping %s", "/".join(parts))
+            continue
+        doc_id = "/".join(parts)
+        docs[doc_id] = _strip_livedoor_header(read().decode("utf-8"), doc_id)
+
+    if not docs:
+        raise DatasetNotFoundError(
+            "livedoor news",
+            [source.describe()],
+            _livedoor_hint(),
+            reason="The source has no article files under text/<category>/.",
+        )
+    ids = sorted(docs, key=_livedoor_key)
+    categories = [doc_id.split("/")[1] for doc_id in ids]
+    target_names = _sorted_unique(categories)
+    index = {name: i for i, name in enumerate(target_names)}
+    return Bunch(
+        data=[docs[doc_id] for doc_id in ids],
+        target=np.array([index[c] for c in categories], dtype=np.int64),
+        target_names=target_names,
+        ids=ids,
+        subset="all",
+    )
+
+
+# --------------------------------------------------------------------------- Reuters
+
+_REUTERS_HINT = (
+    "Reuters is not downloaded automatically. To fix: run "
+    "`python -c \"import nltk; nltk.download('reuters')\"` and pass --data-dir "
+    "(data_dir=...) pointing at the nltk_data/corpora folder (reuters.zip is read "
+    f"directly) or any folder containing reuters/ or {_REUTERS_TARBALL}, or set "
+    f"{ENV_VAR} to that folder."
+)
+
+
+def load_reuters(
+    subset: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Bunch:
+    """Load Reuters-21578 (ModApte split, NLTK layout) as a multi-label corpus.
+
+    Looks in the data directory (see :func:`resolve_data_dir`) for
+    ``reuters21578-apte-nltk.tar.gz``, an unpacked ``reuters/`` folder, NLTK's
+    ``reuters.zip``, the same two under ``corpora/`` (an ``nltk_data`` folder), or
+    the data directory itself being the ``reuters`` folder (it holds ``cats.txt``).
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        Which split to return; "all" is train followed by test.
+    data_dir : str or path-like, optional
+        Data directory; defaults to :func:`resolve_data_dir`.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``data`` : list of str, decoded as ISO-8859-2 (as NLTK does).
+        ``target`` : ndarray of uint8, shape (n_docs, n_labels), label indicator
+        matrix whose columns follow ``target_names``.
+        ``target_names`` : list of str, sorted labels of the whole corpus (train
+        and test), so separately loaded splits share columns.
+        ``ids`` : list of str, e.g. ``"training/1"`` or ``"test/14826"``.
+        ``subset`` : str, the requested subset.
+        Documents are ordered by split, then numeric id.
+
+    Raises
+    ------
+    ValueError
+        If ``subset`` is not one of "train", "test", "all".
+    DatasetNotFoundError
+        If no copy is found, or it lacks ``cats.txt`` or the requested split.
+    """
+    splits = _check_subset(subset)
+    base = resolve_data_dir(data_dir)
+    places: list[str] = []
+    source = None
+    if base is not None:
+        candidates: list[tuple[_Source, Callable[[], bool]]] = []
+        for parent in (base, base / "corpora"):
+            tarball = parent / _REUTERS_TARBALL
+            folder, zipped = parent / _REUTERS_ROOT, parent / "reuters.zip"
+            if parent == base:
+                candidates.append((_Source("tar", tarball), tarball.is_file))
+            candidates.append(
+                (_Source("dir", folder, {_REUTERS_ROOT: folder}), (folder / "cats.txt").is_file)
+            )
+            candidates.append((_Source("zip", zipped), zipped.is_file))
+        # data_dir may itself be the reuters folder (it holds cats.txt).
+        itself = _Source("dir", base, {_REUTERS_ROOT: base})
+        candidates.append((itself, (base / "cats.txt").is_file))
+        source = _find_source(candidates, places)
+    else:
+        places = _resolution_notes()
+    if source is None:
+        raise DatasetNotFoundError("Reuters-21578 (ModApte)", places, _REUTERS_HINT)
+    return _read_reuters(source, subset, splits)
+
+
+def _parse_reuters_cats(text: str) -> dict[str, list[str]]:
+    """Parse ``cats.txt`` lines ``"<split>/<id> <label> [<label> ...]"``."""
+    labels: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if fields:
+            labels[fields[0]] = fields[1:]
+    return labels
+
+
+def _read_reuters(source: _Source, subset: str, splits: Sequence[str]) -> Bunch:
+    folders = {_REUTERS_SPLITS[s] for s in splits}
+    cats_text: str | None = None
+    docs: dict[str, str] = {}
+    for parts, read in source.files([_REUTERS_ROOT]):
+        if parts[1:] == ("cats.txt",):
+            cats_text = read().decode("iso-8859-2")
+        elif len(parts) == 3 and parts[1] in folders and parts[2].isdigit():
+            docs[f"{parts[1]}/{parts[2]}"] = read().decode("iso-8859-2")
+
+    def missing(reason: str) -> DatasetNotFoundError:
+        return DatasetNotFoundError(
+            "Reuters-21578 (ModApte)", [source.describe()], _REUTERS_HINT, reason=reason
+        )
+
+    if cats_text is None:
+        raise missing("The source has no reuters/cats.txt.")
+    for folder in sorted(folders):
+        if not any(doc_id.startswith(folder + "/") for doc_id in docs):
+            raise missing(f"The source has no documents under reuters/{folder}/.")
+
+    labels = _parse_reuters_cats(cats_text)
+    # Columns come from the whole cats.txt, not just this split, so that a
+    # classifier trained on "train" scores "test" with the same label columns.
+    target_names = _sorted_unique({label for doc_labels in labels.values() for label in doc_labels})
+    index = {name: i for i, name in enumerate(target_names)}
+
+    split_rank = {"training": 0, "test": 1}
+    ids = sorted(docs, key=lambda d: (split_rank[d.split("/")[0]], int(d.split("/")[1])))
+    target = np.zeros((len(ids), len(target_names)), dtype=np.uint8)
+    unlabelled = 0
+    for row, doc_id in enumerate(ids):
+        doc_labels = labels.get(doc_id, [])
+        unlabelled += not doc_labels
+        target[row, [index[label] for label in doc_labels]] = 1
+    if unlabelled:
+        logger.warning("%d Reuters documents have no entry in cats.txt", unlabelled)
+    return Bunch(
+        data=[docs[doc_id] for doc_id in ids],
+        target=target,
+        target_names=target_names,
+        ids=ids,
+        subset=subset,
+    )
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def load_dataset(
+    name: str,
+    subset: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
+) -> Bunch:
+    """Load a corpus by short name.
+
+    Parameters
+    ----------
+    name : {"20ng", "livedoor", "reuters"}
+        Which corpus: 20 Newsgroups bydate, livedoor news, Reuters-21578 ModApte.
+    subset : {"train", "test", "all"}
+        Split to return. livedoor has no predefined split, so for "livedoor" the
+        value is only validated and the whole corpus is always returned (a
+        warning is logged when it is not "all"); split it yourself.
+    data_dir : str or path-like, optional
+        Data directory; defaults to :func:`resolve_data_dir`.
+    download_if_missing : bool, default=True
+        Passed to the 20 Newsgroups and livedoor loaders; Reuters is never downloaded.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        The loader's result; see :func:`load_20newsgroups`, :func:`load_livedoor`
+        and :func:`load_reuters`.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` or ``subset`` is not valid.
+    DatasetNotFoundError
+        If the corpus cannot be found (or downloaded).
+    """
+    if name == "20ng":
+        return load_20newsgroups(subset, data_dir, download_if_missing=download_if_missing)
+    if name == "livedoor":
+        _check_subset(subset)
+        if subset != "all":
+            logger.warning(
+                "livedoor has no train/test split; subset=%r ignored, returning all articles",
+                subset,
+            )
+        return load_livedoor(data_dir, download_if_missing=download_if_missing)
+    if name == "reuters":
+        return load_reuters(subset, data_dir)
+    valid = ", ".join(map(repr, DATASET_NAMES))
+    raise ValueError(f"unknown dataset {name!r}; valid names are {valid}")

@@ -1,0 +1,44 @@
+"""scdv: Sparse Composite Document Vectors as scikit-learn transformers.
+
+SCDV (Mekala et al., EMNLP 2017) represents a document by soft-clustering
+its words' word2vec vectors, concatenating the idf-weighted, cluster-weighted
+vectors of each word, summing them over the document, normalising, and
+zeroing small entries.
+
+>>> from scdv import SCDV
+>>> model = SCDV(random_state=0)            # doctest: +SKIP
+>>> X = model.fit_transform(train_texts)    # doctest: +SKIP
+"""
+
+from ._version import __version__
+from .clustering import GMMSoftClusterer
+from .composite import SCDV, composite_document_vectors, fit_scdv, word_topic_vectors
+from .exceptions import ModelFormatError, ScdvError
+from .persistence import load, save
+from .threshold import SparseThreshold, sparsity_threshold
+from .tokenize import TextTokenizer, english_tokenize, janome_tokenize
+from .weighting import IDFWeighter, count_matrix, smooth_idf
+from .word_vectors import SGNSWord2Vec, train_word_vectors
+
+__all__ = [
+    "SCDV",
+    "GMMSoftClusterer",
+    "IDFWeighter",
+    "ModelFormatError",
+    "SGNSWord2Vec",
+    "ScdvError",
+    "SparseThreshold",
+    "TextTokenizer",
+    "__version__",
+    "composite_document_vectors",
+    "count_matrix",
+    "english_tokenize",
+    "fit_scdv",
+    "janome_tokenize",
+    "load",
+    "save",
+    "smooth_idf",
+    "sparsity_threshold",
+    "train_word_vectors",
+    "word_topic_vectors",
+]

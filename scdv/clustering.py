@@ -1,0 +1,200 @@
+"""Soft clustering of word vectors with a Gaussian mixture (SCDV stage 2)."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_choice, check_number, seed_from
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GMMSoftClusterer", "soft_cluster_words", "COVARIANCE_TYPES"]
+
+COVARIANCE_TYPES = ("tied", "full", "diag", "spherical")
+
+
+def too_few_words_message(n_words, n_components):
+    return (
+        f"The vocabulary has {n_words} words, fewer than n_components={n_components} "
+        "clusters. Lower 'n_components', lower 'min_count', or give more text."
+    )
+
+
+def soft_cluster_words(
+    vectors,
+    *,
+    n_components=60,
+    covariance_type="tied",
+    max_iter=50,
+    n_init=1,
+    reg_covar=1e-6,
+    random_state=0,
+    verbose=0,
+):
+    """Fit a Gaussian mixture on word vectors and return it with p(C_k | w).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (V, d)
+        Word vectors, one per row (SCDV uses unit-length ones).
+    n_components : int, default=60
+        Number of clusters K.
+    covariance_type : {"tied", "full", "diag", "spherical"}, default="tied"
+    max_iter : int, default=50
+    n_init : int, default=1
+    reg_covar : float, default=1e-6
+    random_state : int, default=0
+    verbose : int, default=0
+        Passed to ``GaussianMixture`` (it prints per-iteration progress).
+
+    Returns
+    -------
+    gmm : GaussianMixture
+        The fitted mixture (k-means initialisation, as in the paper).
+    proba : ndarray of shape (V, K), float64
+        ``gmm.predict_proba(vectors)``.
+
+    Notes
+    -----
+    The paper's code stops after 50 EM iterations whether or not EM has
+    converged; scikit-learn warns about that, and so the warning is turned into
+    a log line here rather than repeated on every fit.
+    """
+    vectors = np.asarray(vectors)
+    if vectors.shape[0] < n_components:
+        raise ValueError(too_few_words_message(vectors.shape[0], n_components))
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type=covariance_type,
+        init_params="kmeans",
+        max_iter=max_iter,
+        n_init=n_init,
+        reg_covar=reg_covar,
+        random_state=random_state,
+        verbose=verbose,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        gmm.fit(vectors)
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            logger.info("GMM: %s", w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return gmm, gmm.predict_proba(vectors)
+
+
+class GMMSoftClusterer(TransformerMixin, BaseEstimator):
+    """Soft-cluster vectors with a Gaussian mixture: X -> p(C_k | x) (SCDV stage 2).
+
+    A numeric transformer: ``fit`` takes a (n_words, d) matrix of word vectors,
+    ``transform`` returns the (n, K) posterior of each row.
+
+    Parameters
+    ----------
+    n_components : int, default=60
+        Number of clusters K.
+    covariance_type : {"tied", "full", "diag", "spherical"}, default="tied"
+    max_iter : int, default=50
+        EM iterations (the paper's value).
+    n_init : int, default=1
+    reg_covar : float, default=1e-6
+    random_state : int or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    gmm_ : GaussianMixture
+        The fitted mixture.
+    n_iter_ : int
+        EM iterations run.
+    converged_ : bool
+        Whether EM converged before ``max_iter`` (the paper's 50 often
+        stops it earlier; a log line says so, not a warning).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((20, 2)), np.ones((20, 2))] + np.random.RandomState(0).rand(40, 2) / 10
+    >>> GMMSoftClusterer(n_components=2, random_state=0).fit_transform(X).shape
+    (40, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        n_components=60,
+        covariance_type="tied",
+        max_iter=50,
+        n_init=1,
+        reg_covar=1e-6,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.reg_covar = reg_covar
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Fit the mixture on the rows of ``X``.
+
+        Returns
+        -------
+        self : GMMSoftClusterer
+        """
+        validate_gmm_params(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self.gmm_, _ = soft_cluster_words(
+            X,
+            n_components=self.n_components,
+            covariance_type=self.covariance_type,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            reg_covar=self.reg_covar,
+            random_state=seed_from(self.random_state),
+            verbose=self.verbose,
+        )
+        self.n_iter_ = self.gmm_.n_iter_
+        self.converged_ = self.gmm_.converged_
+        return self
+
+    def transform(self, X):
+        """Posterior p(C_k | x) of each row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self, "gmm_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self.gmm_.predict_proba(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``gmmsoftclusterer0`` ... of the K posteriors."""
+        check_is_fitted(self, "gmm_")
+        return np.asarray(
+            [f"gmmsoftclusterer{k}" for k in range(self.n_components)], dtype=object
+        )
+
+
+def validate_gmm_params(est):
+    """Check the clustering parameters of ``est``."""
+    check_number(est.n_components, "n_components", kind=numbers.Integral, low=1)
+    check_choice(est.covariance_type, "covariance_type", COVARIANCE_TYPES)
+    check_number(est.max_iter, "max_iter", kind=numbers.Integral, low=1)
+    check_number(est.n_init, "n_init", kind=numbers.Integral, low=1)
+    check_number(est.reg_covar, "reg_covar", low=0)
+    check_number(est.verbose, "verbose", kind=numbers.Integral, low=0)

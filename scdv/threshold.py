@@ -1,0 +1,149 @@
+"""Sparsity threshold of SCDV (stage 5)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_number
+
+__all__ = ["SparseThreshold", "sparsity_threshold", "row_min_max"]
+
+
+def sparsity_threshold(row_mins, row_maxs, sparsity_percentage=0.04):
+    """The SCDV threshold t from the extreme entries of the training vectors.
+
+    Parameters
+    ----------
+    row_mins, row_maxs : array-like of shape (n_docs,)
+        Smallest and largest entry of each (normalised) training vector.
+    sparsity_percentage : float, default=0.04
+        p in the formula below (the paper's 4%).
+
+    Returns
+    -------
+    t : float
+
+    Notes
+    -----
+    With a_min the mean of the rows' minima and a_max the mean of their maxima,
+
+        t = p * (|a_max| + |a_min|) / 2
+
+    and every entry with |x| < t is set to 0 (Mekala et al., 2017, Sec. 3).
+
+    Examples
+    --------
+    >>> round(sparsity_threshold([-0.2, -0.4], [0.5, 0.3], 0.04), 6)
+    0.014
+    """
+    a_min = float(np.mean(row_mins)) if len(row_mins) else 0.0
+    a_max = float(np.mean(row_maxs)) if len(row_maxs) else 0.0
+    return sparsity_percentage * (abs(a_max) + abs(a_min)) / 2.0
+
+
+def row_min_max(X):
+    """Smallest and largest entry of each row, zeros included for sparse rows."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        n_cols = X.shape[1]
+        lengths = np.diff(X.indptr)
+        mins = np.zeros(X.shape[0])
+        maxs = np.zeros(X.shape[0])
+        rows = np.flatnonzero(lengths)
+        if rows.size:
+            starts = X.indptr[rows]
+            mins[rows] = np.minimum.reduceat(X.data, starts)
+            maxs[rows] = np.maximum.reduceat(X.data, starts)
+            # A row with implicit zeros also has 0 among its entries.
+            partial = lengths[rows] < n_cols
+            mins[rows[partial]] = np.minimum(mins[rows[partial]], 0.0)
+            maxs[rows[partial]] = np.maximum(maxs[rows[partial]], 0.0)
+        return mins, maxs
+    X = np.asarray(X)
+    if X.shape[1] == 0:
+        return np.zeros(X.shape[0]), np.zeros(X.shape[0])
+    return X.min(axis=1), X.max(axis=1)
+
+
+def apply_threshold(X, threshold, copy=True):
+    """Zero every entry of ``X`` with ``|x| < threshold`` (sparse stays sparse)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, copy=copy)
+        X.data[np.abs(X.data) < threshold] = 0
+        X.eliminate_zeros()
+        return X
+    X = np.array(X, copy=copy)
+    X[np.abs(X) < threshold] = 0
+    return X
+
+
+class SparseThreshold(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Zero small entries, with a cut learned from the training rows (SCDV stage 5).
+
+    Parameters
+    ----------
+    sparsity_percentage : float, default=0.04
+        p in t = p * (|a_max| + |a_min|) / 2, where a_min and a_max are the
+        means over training rows of each row's smallest and largest entry.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The cut t; entries with |x| < t become 0, in training and new rows alike.
+    n_features_in_ : int
+
+    Notes
+    -----
+    The rows are expected to be normalised already (SCDV normalises before it
+    cuts); the cut is not followed by re-normalisation, as in the paper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.5, -0.2, 0.01], [0.3, -0.4, -0.001]])
+    >>> cut = SparseThreshold().fit(X)
+    >>> round(cut.threshold_, 6)
+    0.014
+    >>> cut.transform(X)
+    array([[ 0.5, -0.2,  0. ],
+           [ 0.3, -0.4,  0. ]])
+    """
+
+    def __init__(self, *, sparsity_percentage=0.04):
+        self.sparsity_percentage = sparsity_percentage
+
+    def fit(self, X, y=None):
+        """Learn ``threshold_`` from the rows of ``X``.
+
+        Returns
+        -------
+        self : SparseThreshold
+        """
+        check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        mins, maxs = row_min_max(X)
+        self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
+        return self
+
+    def transform(self, X):
+        """Zero the entries of ``X`` below ``threshold_`` in absolute value.
+
+        Returns
+        -------
+        sparse matrix or ndarray, same shape and type as ``X``
+        """
+        check_is_fitted(self, "threshold_")
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+        return apply_threshold(X, self.threshold_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,264 @@
+"""Tokenisation: the first stage of SCDV, from raw text to lists of tokens.
+
+Two built-in tokenizers are offered, named by string so that a model that
+uses them can be saved without pickling code:
+
+- ``"english"``: the paper's preprocessing. Every character that is not an
+  ASCII letter becomes a space, the text is lower-cased and split, English stop
+  words and one-letter tokens are dropped.
+- ``"janome"``: Japanese morphological analysis with janome. The text is
+  NFKC-normalised, each token is replaced by its base form, and only content
+  words (nouns, verbs, adjectives by default) are kept.
+
+A callable ``str -> list[str]`` may be given instead, and ``None`` means the
+documents are already token lists.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from ._validation import check_documents, check_token_documents
+
+__all__ = [
+    "DEFAULT_JANOME_POS",
+    "TextTokenizer",
+    "english_tokenize",
+    "janome_tokenize",
+    "make_tokenizer",
+]
+
+_NON_LETTERS = re.compile(r"[^a-zA-Z]+")
+
+#: Parts of speech kept by the janome tokenizer unless told otherwise.
+DEFAULT_JANOME_POS = ("名詞", "動詞", "形容詞")
+
+# Sub-categories that carry no topic: numbers, pronouns, suffixes, and
+# "non-independent" words such as する in 勉強する.
+_JANOME_DROPPED_DETAILS = frozenset({"数", "代名詞", "非自立", "接尾"})
+
+
+def english_tokenize(text, *, stop_words=ENGLISH_STOP_WORDS, min_length=2):
+    """Split English text the way the SCDV paper's code does.
+
+    Parameters
+    ----------
+    text : str
+        A document.
+    stop_words : collection of str, default=sklearn's ``ENGLISH_STOP_WORDS``
+        Lower-case words to drop. The paper used NLTK's list; scikit-learn's
+        list is used here so that NLTK is not a dependency.
+    min_length : int, default=2
+        Shorter tokens are dropped (the paper drops one-letter tokens).
+
+    Returns
+    -------
+    tokens : list of str
+
+    Examples
+    --------
+    >>> english_tokenize("The GPU's 3 cores, and a CPU!")
+    ['gpu', 'cores', 'cpu']
+    """
+    words = _NON_LETTERS.sub(" ", text).lower().split()
+    return [w for w in words if len(w) >= min_length and w not in stop_words]
+
+
+# A janome Tokenizer loads its dictionary once (about a second) and is not
+# documented as thread-safe, so each thread builds its own, lazily. It never
+# lives on an estimator, so estimators pickle without it.
+_janome_local = threading.local()
+
+
+def _janome_tokenizer():
+    tokenizer = getattr(_janome_local, "tokenizer", None)
+    if tokenizer is None:
+        from janome.tokenizer import Tokenizer
+
+        tokenizer = _janome_local.tokenizer = Tokenizer()
+    return tokenizer
+
+
+def janome_tokenize(
+    text,
+    *,
+    pos=DEFAULT_JANOME_POS,
+    stop_words=(),
+    drop_details=_JANOME_DROPPED_DETAILS,
+    lowercase=True,
+):
+    """Tokenise Japanese text into base forms of content words with janome.
+
+    Parameters
+    ----------
+    text : str
+        A document.
+    pos : sequence of str, default=("名詞", "動詞", "形容詞")
+        Top-level parts of speech to keep (nouns, verbs, adjectives).
+    stop_words : collection of str, default=()
+        Base forms to drop.
+    drop_details : collection of str
+        Second-level part-of-speech details to drop even when the top level is
+        kept: numbers (数), pronouns (代名詞), non-independent words (非自立)
+        and suffixes (接尾).
+    lowercase : bool, default=True
+        Lower-case Latin letters after NFKC normalisation.
+
+    Returns
+    -------
+    tokens : list of str
+
+    Examples
+    --------
+    >>> janome_tokenize("美しい花が咲いた。")
+    ['美しい', '花', '咲く']
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if lowercase:
+        text = text.lower()
+    pos = frozenset(pos)
+    stop_words = frozenset(stop_words)
+    tokens = []
+    for token in _janome_tokenizer().tokenize(text):
+        tags = token.part_of_speech.split(",")
+        if tags[0] not in pos or tags[1] in drop_details:
+            continue
+        base = token.base_form if token.base_form != "*" else token.surface
+        if base.strip() and base not in stop_words:
+            tokens.append(base)
+    return tokens
+
+
+def make_tokenizer(tokenizer, *, stop_words=None, pos=None):
+    """Return the ``str -> list[str]`` function a ``tokenizer`` setting names.
+
+    Parameters
+    ----------
+    tokenizer : {"english", "janome"}, callable or None
+        What to build. ``None`` returns ``None`` (input is pre-tokenised).
+    stop_words : collection of str or None
+        Overrides the built-in stop-word list of the named tokenizer.
+    pos : sequence of str or None
+        Parts of speech kept by ``"janome"``; ignored by ``"english"``.
+
+    Returns
+    -------
+    callable or None
+        A picklable function (a ``functools.partial``), so that it can be
+        sent to worker processes.
+    """
+    if tokenizer is None:
+        return None
+    if callable(tokenizer):
+        return tokenizer
+    if tokenizer == "english":
+        words = ENGLISH_STOP_WORDS if stop_words is None else frozenset(stop_words)
+        return functools.partial(english_tokenize, stop_words=words)
+    if tokenizer == "janome":
+        words = frozenset(stop_words or ())
+        tags = DEFAULT_JANOME_POS if pos is None else tuple(pos)
+        return functools.partial(janome_tokenize, pos=tags, stop_words=words)
+    raise ValueError(
+        "The 'tokenizer' parameter must be 'english', 'janome', a callable "
+        f"str -> list of str, or None for pre-tokenised input; got {tokenizer!r}."
+    )
+
+
+def tokenize_documents(documents, tokenizer, *, stop_words=None, pos=None):
+    """Check ``documents`` and turn them into a list of token lists.
+
+    Parameters
+    ----------
+    documents : iterable of str, or iterable of list of str when ``tokenizer`` is None
+    tokenizer, stop_words, pos
+        As for :func:`make_tokenizer`.
+
+    Returns
+    -------
+    list of list of str
+    """
+    func = make_tokenizer(tokenizer, stop_words=stop_words, pos=pos)
+    if func is None:
+        return check_token_documents(documents)
+    out = []
+    for i, text in enumerate(check_documents(documents)):
+        tokens = func(text)
+        if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+            raise TypeError(
+                f"The tokenizer must return a list of str; for document {i} it "
+                f"returned {type(tokens).__name__}."
+            )
+        out.append(list(tokens))
+    return out
+
+
+class TextTokenizer(TransformerMixin, BaseEstimator):
+    """Turn raw documents into token lists (SCDV stage 0).
+
+    Parameters
+    ----------
+    tokenizer : {"english", "janome"} or callable, default="english"
+        ``"english"`` is the paper's preprocessing (:func:`english_tokenize`),
+        ``"janome"`` is Japanese content-word analysis
+        (:func:`janome_tokenize`), a callable maps one str to a list of str.
+    stop_words : collection of str or None, default=None
+        Replaces the named tokenizer's stop-word list (English: scikit-learn's
+        list; Japanese: none).
+    pos : sequence of str or None, default=None
+        Parts of speech kept by ``"janome"``; ``None`` keeps nouns, verbs and
+        adjectives.
+
+    Examples
+    --------
+    >>> TextTokenizer().fit_transform(["Cats chase mice.", "A dog."])
+    [['cats', 'chase', 'mice'], ['dog']]
+    """
+
+    def __init__(self, tokenizer="english", *, stop_words=None, pos=None):
+        self.tokenizer = tokenizer
+        self.stop_words = stop_words
+        self.pos = pos
+
+    def fit(self, X, y=None):
+        """Check the parameters; tokenisation learns nothing.
+
+        Returns
+        -------
+        self : TextTokenizer
+        """
+        if self.tokenizer is None:
+            raise ValueError(
+                "TextTokenizer needs a tokenizer: 'english', 'janome' or a callable."
+            )
+        make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        """Tokenise each document.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        list of list of str
+        """
+        return tokenize_documents(
+            X, self.tokenizer, stop_words=self.stop_words, pos=self.pos
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags

@@ -1,0 +1,135 @@
+"""Inverse document frequency (SCDV stage 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["IDFWeighter", "smooth_idf", "count_matrix"]
+
+
+def smooth_idf(document_frequency, n_documents):
+    """Smoothed inverse document frequency, scikit-learn's formula.
+
+    Parameters
+    ----------
+    document_frequency : array-like of shape (V,)
+        df(w): how many documents contain w.
+    n_documents : int
+        n: how many documents there are.
+
+    Returns
+    -------
+    idf : ndarray of shape (V,), float64
+
+    Notes
+    -----
+    idf(w) = ln((1 + n) / (1 + df(w))) + 1, as in
+    ``TfidfTransformer(smooth_idf=True)``: as if one extra document contained
+    every word once, so no idf is infinite.
+
+    Examples
+    --------
+    >>> smooth_idf([1, 3], 3).round(4)
+    array([1.6931, 1.    ])
+    """
+    df = np.asarray(document_frequency, dtype=np.float64)
+    return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
+
+
+def count_matrix(token_docs, vocabulary, dtype=np.float32):
+    """Bag-of-words counts of token lists over a fixed vocabulary.
+
+    Parameters
+    ----------
+    token_docs : list of list of str
+    vocabulary : dict of str to int
+        Token to column; tokens outside it are skipped.
+    dtype : numpy dtype, default=float32
+
+    Returns
+    -------
+    counts : csr_matrix of shape (n_docs, len(vocabulary))
+        Canonical CSR (sorted column indices, no duplicates).
+    """
+    get = vocabulary.get
+    indptr = np.zeros(len(token_docs) + 1, dtype=np.int64)
+    columns = []
+    for i, doc in enumerate(token_docs):
+        columns.extend(c for c in map(get, doc) if c is not None)
+        indptr[i + 1] = len(columns)
+    columns = np.asarray(columns, dtype=np.int32)
+    data = np.ones(len(columns), dtype=dtype)
+    counts = sp.csr_matrix(
+        (data, columns, indptr), shape=(len(token_docs), len(vocabulary))
+    )
+    counts.sum_duplicates()
+    return counts
+
+
+class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale term counts by smoothed inverse document frequency (SCDV stage 3).
+
+    Like ``TfidfTransformer(norm=None, smooth_idf=True)``: a numeric stage
+    from a (n_docs, V) count matrix to the same matrix times idf. Sparse input
+    stays sparse.
+
+    Parameters
+    ----------
+    dtype : numpy dtype, default=np.float32
+        Output type.
+
+    Attributes
+    ----------
+    idf_ : ndarray of shape (V,), float64
+        idf(w) = ln((1 + n) / (1 + df(w))) + 1.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> IDFWeighter().fit(np.array([[1, 0], [2, 1]])).idf_.round(4)
+    array([1.    , 1.4055])
+    """
+
+    def __init__(self, *, dtype=np.float32):
+        self.dtype = dtype
+
+    def fit(self, X, y=None):
+        """Learn idf from the document frequencies of the count matrix ``X``.
+
+        Returns
+        -------
+        self : IDFWeighter
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        if sp.issparse(X):
+            df = np.bincount(X.indices[X.data != 0], minlength=X.shape[1])
+        else:
+            df = np.count_nonzero(X, axis=0)
+        self.idf_ = smooth_idf(df, X.shape[0])
+        return self
+
+    def transform(self, X):
+        """Multiply each column of ``X`` by its idf.
+
+        Returns
+        -------
+        sparse matrix or ndarray of shape (n_docs, V)
+        """
+        check_is_fitted(self, "idf_")
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False,
+            copy=True,
+        )
+        if sp.issparse(X):
+            X.data *= self.idf_[X.indices]
+            return X.astype(self.dtype, copy=False)
+        return (X * self.idf_).astype(self.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

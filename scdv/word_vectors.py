@@ -1,0 +1,283 @@
+"""Skip-gram word2vec with negative sampling (SCDV stage 1), on gensim."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import zlib
+from collections import Counter
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._progress import progress_bar
+from ._validation import check_number, check_token_documents, seed_from
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SGNSWord2Vec", "normalize_rows", "train_word_vectors"]
+
+
+def _stable_hash(text):
+    # gensim's default seed hash is Python's hash(), which changes with
+    # PYTHONHASHSEED; a checksum keeps runs repeatable across processes.
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def normalize_rows(vectors):
+    """Return a float32 copy of ``vectors`` with each row scaled to unit L2 norm.
+
+    Zero rows stay zero (gensim's ``init_sims(replace=True)`` does the same).
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)
+
+
+class _EpochProgress:
+    """gensim callback that advances a tqdm bar once per epoch."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def on_epoch_begin(self, model):
+        pass
+
+    def on_epoch_end(self, model):
+        self.bar.update(1)
+
+    def on_train_begin(self, model):
+        pass
+
+    def on_train_end(self, model):
+        pass
+
+
+def train_word_vectors(
+    token_docs,
+    *,
+    vector_size=200,
+    window=10,
+    min_count=20,
+    negative=10,
+    sample=1e-3,
+    epochs=25,
+    workers=1,
+    seed=0,
+    verbose=0,
+):
+    """Train skip-gram negative-sampling word2vec and return its vocabulary.
+
+    Parameters
+    ----------
+    token_docs : list of list of str
+        The training documents, tokenised.
+    vector_size, window, min_count, negative, sample, epochs, workers
+        As for ``gensim.models.Word2Vec`` (``sg=1``, ``hs=0`` are fixed).
+    seed : int
+        gensim's ``seed``.
+    verbose : int
+        Show a progress bar over epochs when > 0 and stderr is a terminal.
+
+    Returns
+    -------
+    words : list of str
+        The vocabulary, most frequent first (gensim's order).
+    vectors : ndarray of shape (V, vector_size), float32
+        The raw (not normalised) input vectors.
+
+    Notes
+    -----
+    The result is repeatable for a fixed ``seed`` only with ``workers=1``:
+    gensim's worker threads interleave their updates in an order the operating
+    system decides. Seeding does not depend on ``PYTHONHASHSEED`` here, since
+    a checksum replaces gensim's default ``hash``.
+    """
+    from gensim.models import Word2Vec
+
+    # gensim fails with an obscure RuntimeError on an empty vocabulary.
+    counts = Counter(token for doc in token_docs for token in doc)
+    if not any(c >= min_count for c in counts.values()):
+        raise ValueError(empty_vocabulary_message(token_docs, min_count))
+    bar = progress_bar(total=epochs, desc="word2vec epochs", unit="epoch", verbose=verbose)
+    with bar:
+        model = Word2Vec(
+            sentences=token_docs,
+            vector_size=vector_size,
+            window=window,
+            min_count=min_count,
+            sg=1,
+            hs=0,
+            negative=negative,
+            sample=sample,
+            epochs=epochs,
+            workers=workers,
+            seed=seed,
+            hashfxn=_stable_hash,
+            callbacks=[_EpochProgress(bar)],
+        )
+    words = list(model.wv.index_to_key)
+    vectors = np.asarray(model.wv.vectors, dtype=np.float32)
+    logger.info("word2vec: %d words of dimension %d", len(words), vector_size)
+    return words, vectors
+
+
+class SGNSWord2Vec(TransformerMixin, BaseEstimator):
+    """Skip-gram negative-sampling word2vec on token lists (SCDV stage 1).
+
+    ``fit`` trains gensim's ``Word2Vec`` (``sg=1, hs=0``) and keeps only the
+    vocabulary and the L2-normalised vectors, not the training state.
+    ``transform`` returns the mean of each document's normalised word vectors,
+    the "average word2vec" baseline SCDV is compared with.
+
+    Parameters
+    ----------
+    vector_size : int, default=200
+        Dimension d of the word vectors.
+    window : int, default=10
+        Context window.
+    min_count : int, default=20
+        Words seen fewer times in training are left out of the vocabulary.
+    negative : int, default=10
+        Negative samples per positive one.
+    sample : float, default=1e-3
+        Down-sampling threshold for frequent words.
+    epochs : int, default=25
+        Passes over the corpus.
+    workers : int, default=1
+        gensim worker threads; only ``workers=1`` is repeatable.
+    random_state : int or None, default=None
+        Seed of gensim's generator; see Notes.
+    verbose : int, default=0
+        Progress bar over epochs when > 0.
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        Word to row of ``word_vectors_``.
+    word_vectors_ : ndarray of shape (V, vector_size), float32
+        Unit-length word vectors.
+
+    Notes
+    -----
+    ``random_state=None`` draws a seed from numpy's global generator, as
+    scikit-learn does. Exact repeatability needs an int and ``workers=1``.
+
+    Examples
+    --------
+    >>> docs = [["cat", "dog", "mouse"], ["dog", "cat"]] * 20
+    >>> model = SGNSWord2Vec(vector_size=8, min_count=1, epochs=2, random_state=0)
+    >>> model.fit_transform(docs).shape
+    (40, 8)
+    """
+
+    def __init__(
+        self,
+        *,
+        vector_size=200,
+        window=10,
+        min_count=20,
+        negative=10,
+        sample=1e-3,
+        epochs=25,
+        workers=1,
+        random_state=None,
+        verbose=0,
+    ):
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.negative = negative
+        self.sample = sample
+        self.epochs = epochs
+        self.workers = workers
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Train word2vec on the token lists ``X``.
+
+        Parameters
+        ----------
+        X : iterable of list of str
+        y : ignored
+
+        Returns
+        -------
+        self : SGNSWord2Vec
+        """
+        validate_word2vec_params(self)
+        docs = check_token_documents(X)
+        seed = seed_from(self.random_state)
+        words, vectors = train_word_vectors(
+            docs,
+            vector_size=self.vector_size,
+            window=self.window,
+            min_count=self.min_count,
+            negative=self.negative,
+            sample=self.sample,
+            epochs=self.epochs,
+            workers=self.workers,
+            seed=seed,
+            verbose=self.verbose,
+        )
+        self.vocabulary_ = {w: i for i, w in enumerate(words)}
+        self.word_vectors_ = normalize_rows(vectors)
+        return self
+
+    def transform(self, X):
+        """Average the unit word vectors of each document's in-vocabulary tokens.
+
+        Parameters
+        ----------
+        X : iterable of list of str
+
+        Returns
+        -------
+        ndarray of shape (n_docs, vector_size), float32
+            A document with no in-vocabulary token gives a zero row.
+        """
+        check_is_fitted(self, "word_vectors_")
+        docs = check_token_documents(X)
+        out = np.zeros((len(docs), self.word_vectors_.shape[1]), dtype=np.float32)
+        get = self.vocabulary_.get
+        for i, doc in enumerate(docs):
+            rows = [r for r in map(get, doc) if r is not None]
+            if rows:
+                out[i] = self.word_vectors_[rows].mean(axis=0)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``sgnsword2vec0`` ... of the averaged dimensions."""
+        check_is_fitted(self, "word_vectors_")
+        d = self.word_vectors_.shape[1]
+        return np.asarray([f"sgnsword2vec{j}" for j in range(d)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def validate_word2vec_params(est):
+    """Check the word2vec parameters of ``est``; ValueError names the bad one."""
+    check_number(est.vector_size, "vector_size", kind=numbers.Integral, low=1)
+    check_number(est.window, "window", kind=numbers.Integral, low=1)
+    check_number(est.min_count, "min_count", kind=numbers.Integral, low=1)
+    check_number(est.negative, "negative", kind=numbers.Integral, low=1)
+    check_number(est.sample, "sample", low=0)
+    check_number(est.epochs, "epochs", kind=numbers.Integral, low=1)
+    check_number(est.workers, "workers", kind=numbers.Integral, low=1)
+    check_number(est.verbose, "verbose", kind=numbers.Integral, low=0)
+
+
+def empty_vocabulary_message(docs, min_count):
+    n_tokens = sum(len(d) for d in docs)
+    return (
+        f"The vocabulary is empty: no word occurs at least min_count={min_count} "
+        f"times in {len(docs)} documents ({n_tokens} tokens). Lower 'min_count' "
+        "or give more text."
+    )

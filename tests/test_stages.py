@@ -1,0 +1,112 @@
+"""The single stages: scikit-learn's common checks on the numeric ones, and
+the formulas each one computes."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from scdv import GMMSoftClusterer, IDFWeighter, SGNSWord2Vec, SparseThreshold
+from scdv.threshold import row_min_max, sparsity_threshold
+from scdv.weighting import count_matrix, smooth_idf
+from scdv.word_vectors import normalize_rows
+
+
+@parametrize_with_checks(
+    [
+        GMMSoftClusterer(n_components=2, random_state=0),
+        IDFWeighter(dtype=np.float64),
+        SparseThreshold(),
+    ]
+)
+def test_numeric_stages_pass_sklearn_common_checks(estimator, check):
+    check(estimator)
+
+
+def test_idf_is_sklearn_smooth_idf():
+    counts = sp.csr_matrix(np.array([[1, 0, 3], [2, 1, 0], [0, 0, 1], [0, 0, 0]]))
+    ours = IDFWeighter().fit(counts).idf_
+    theirs = TfidfTransformer(smooth_idf=True).fit(counts).idf_
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_allclose(ours, np.log(5 / np.array([3, 2, 3])) + 1)
+
+
+def test_idf_transform_scales_columns_and_keeps_sparse():
+    counts = sp.csr_matrix(np.array([[1.0, 0, 2], [0, 1, 0]]))
+    out = IDFWeighter().fit(counts).transform(counts)
+    assert sp.issparse(out) and out.dtype == np.float32
+    np.testing.assert_allclose(out.toarray(), counts.toarray() * smooth_idf([1, 1, 1], 2))
+
+
+def test_count_matrix_counts_repeats_and_skips_unknown_tokens():
+    counts = count_matrix([["a", "b", "a", "zzz"], []], {"a": 0, "b": 1})
+    np.testing.assert_array_equal(counts.toarray(), [[2, 1], [0, 0]])
+    assert counts.has_canonical_format
+
+
+def test_threshold_is_p_times_mean_extremes():
+    X = np.array([[0.6, -0.2, 0.0], [0.2, -0.4, 0.1]])
+    cut = SparseThreshold(sparsity_percentage=0.1).fit(X)
+    a_min, a_max = np.mean([-0.2, -0.4]), np.mean([0.6, 0.2])
+    assert cut.threshold_ == pytest.approx(0.1 * (abs(a_max) + abs(a_min)) / 2)
+    np.testing.assert_array_equal(cut.transform(X), [[0.6, -0.2, 0], [0.2, -0.4, 0.1]])
+
+
+def test_threshold_counts_implicit_zeros_of_sparse_rows():
+    dense = np.array([[0.5, 0.3, 0.0], [-0.5, -0.1, -0.2]])
+    mins, maxs = row_min_max(sp.csr_matrix(dense))
+    np.testing.assert_array_equal(mins, [0.0, -0.5])
+    np.testing.assert_array_equal(maxs, [0.5, -0.1])
+    assert SparseThreshold().fit(sp.csr_matrix(dense)).threshold_ == pytest.approx(
+        SparseThreshold().fit(dense).threshold_
+    )
+
+
+def test_threshold_grows_with_sparsity_percentage():
+    rng = np.random.RandomState(0)
+    X = rng.randn(20, 30)
+    cuts = [SparseThreshold(sparsity_percentage=p).fit(X).threshold_ for p in (0, 0.02, 0.5)]
+    assert cuts[0] == 0 and cuts[0] < cuts[1] < cuts[2]
+    assert sparsity_threshold([], [], 0.04) == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "4%"])
+def test_threshold_rejects_bad_percentage_by_name(value):
+    with pytest.raises(ValueError, match="sparsity_percentage"):
+        SparseThreshold(sparsity_percentage=value).fit(np.eye(3))
+
+
+def test_normalize_rows_gives_unit_rows_and_keeps_zero_rows():
+    out = normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0, 0]])
+    assert out.dtype == np.float32
+
+
+def test_gmm_posteriors_are_distributions_over_clusters():
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(30, 3), rng.randn(30, 3) + 8]
+    proba = GMMSoftClusterer(n_components=2, random_state=0).fit_transform(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert set(proba[:30].argmax(1)) != set(proba[30:].argmax(1))
+
+
+def test_gmm_with_fewer_rows_than_clusters_says_what_to_change():
+    with pytest.raises(ValueError, match="fewer than n_components=5"):
+        GMMSoftClusterer(n_components=5).fit(np.eye(3))
+
+
+def test_word2vec_stage_learns_unit_vectors_and_averages_them(corpus):
+    docs = [d.lower().rstrip(".").split() for d in corpus[0]]
+    model = SGNSWord2Vec(vector_size=8, min_count=2, epochs=2, random_state=0).fit(docs)
+    assert "orbit" in model.vocabulary_
+    np.testing.assert_allclose(np.linalg.norm(model.word_vectors_, axis=1), 1, rtol=1e-5)
+    out = model.transform([["orbit", "orbit", "nope"], ["nope"]])
+    np.testing.assert_allclose(out[0], model.word_vectors_[model.vocabulary_["orbit"]])
+    np.testing.assert_array_equal(out[1], 0)
+    assert model.get_feature_names_out().shape == (8,)
+
+
+def test_word2vec_stage_with_no_frequent_word_says_to_lower_min_count():
+    with pytest.raises(ValueError, match="min_count=5"):
+        SGNSWord2Vec(min_count=5).fit([["a", "b"], ["c"]])
