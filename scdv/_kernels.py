@@ -1,30 +1,37 @@
 """Compiled inner loop of the SCDV document vector (numba).
 
-The composite vector of a document is, block by block (one block of length d
-per cluster k),
+For one document with distinct vocabulary words w (count c_w, weight
+a_w = c_w * idf(w)), the composite vector is, block by block (one block of
+length d per cluster k),
 
-    u_k = sum_w c(w) * idf(w) * p(C_k|w) * v_w
+    u_k = sum_w a_w * p(C_k | w) * v_w
 
-Done literally this costs K*d operations per token. The posteriors p(C_k|w)
-are very peaked, so the kernel walks a pruned copy that keeps, for each word,
-only the clusters with p(C_k|w) >= eps, and touches only those blocks. What is
-left out is bounded: with r(w) the pruned posterior mass of w,
+Adding each distinct word once with its count is the paper's per-token sum,
+regrouped. The posteriors are peaked: a word has a handful of clusters with
+p(C_k|w) >= eps and dozens below. The fast path adds only the pairs (w, k)
+with p >= eps, and bounds what it left out, per block k:
 
-    E = sum_w c(w) * idf(w) * r(w) * ||v_w||
+    E_k = sum_w a_w * q_wk * ||v_w||        (bounds ||e_k||_2)
+    F_k = sum_w a_w * q_wk * max_j |v_wj|   (bounds every entry of e_k)
 
-bounds ||u - u'||_2, and so every entry; each entry of the normalised vector
-is then off by at most 2E / (||u'|| - E). When that bound exceeds the
-tolerance the document is recomputed over all K clusters, so the result is
-exact to the tolerance whatever the posteriors look like.
+where q_wk is the posterior left out and e = u - u' the error. With
+L = sqrt(sum_k E_k^2) >= ||e||_2 and x' = u' / ||u'||, every entry of the
+normalised vector is then off by at most
 
-Accumulation is in float64; the output is float32. The kernel runs in one of
-three modes so that a caller can size the output exactly before writing it,
-and never holds more than the output itself:
+    (max_k F_k + max_j |x'_j| * L) / (||u'|| - L).
 
-- ``STATS``: each row's smallest and largest normalised entry (for the
-  threshold);
-- ``COUNT``: how many entries of each row survive the threshold;
-- ``WRITE``: write the surviving entries at the offsets given.
+A document whose bound exceeds the tolerance is recomputed exactly, as one
+dense product U = A^T V (K x n times n x d) over all posteriors. Either way
+each entry is within the tolerance of the exact sum; accumulation is in
+float64 and only the output is rounded to float32. The dense (n_docs, K*d)
+matrix never exists: a document's K x d accumulator is normalised, cut and
+written out before the next document.
+
+Two modes:
+
+- ``STATS``: each row's smallest and largest normalised entry (to learn the
+  threshold), without output;
+- ``WRITE``: the entries of each row that survive the threshold, as CSR.
 """
 
 from __future__ import annotations
@@ -32,183 +39,204 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-STATS, COUNT, WRITE = 0, 1, 2
+STATS, WRITE = 0, 1
+
+# Re-association and fused multiply-add let the d-loops vectorise; the flags
+# that assume no NaN or inf are left off, since min/max start from inf.
+_FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, nogil=True)
-def _accumulate(start, stop, doc_words, doc_counts, idf, vectors, p_indptr,
-                p_clusters, p_values, acc, touched, blocks, d):
-    # Pruned pass: only the blocks of clusters each word keeps.
-    n_blocks = 0
-    for jj in range(start, stop):
-        w = doc_words[jj]
-        weight = doc_counts[jj] * idf[w]
-        for pp in range(p_indptr[w], p_indptr[w + 1]):
-            k = p_clusters[pp]
-            if not touched[k]:
-                touched[k] = True
-                blocks[n_blocks] = k
-                n_blocks += 1
-            scale = weight * p_values[pp]
-            base = k * d
-            for j in range(d):
-                acc[base + j] += scale * vectors[w, j]
-    return n_blocks
-
-
-@njit(cache=True, nogil=True)
-def _accumulate_all(start, stop, doc_words, doc_counts, idf, vectors, proba,
-                    acc, touched, blocks, d):
-    # Full pass over every cluster, for documents the bound rejects.
-    K = proba.shape[1]
-    for k in range(K):
-        touched[k] = True
-        blocks[k] = k
-    for jj in range(start, stop):
-        w = doc_words[jj]
-        weight = doc_counts[jj] * idf[w]
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _exact_block(start, n, doc_words, doc_counts, idf, vectors, proba_t, At_buf, Vd_buf, U):
+    # All posteriors, as one small matrix product into U (K x d).
+    K = proba_t.shape[0]
+    d = vectors.shape[1]
+    At = At_buf[: K * n].reshape((K, n))
+    Vd = Vd_buf[: n * d].reshape((n, d))
+    for i in range(n):
+        w = doc_words[start + i]
+        weight = doc_counts[start + i] * idf[w]
         for k in range(K):
-            scale = weight * proba[w, k]
-            if scale != 0.0:
-                base = k * d
-                for j in range(d):
-                    acc[base + j] += scale * vectors[w, j]
-    return K
+            At[k, i] = weight * proba_t[k, w]
+        Vd[i, :] = vectors[w, :]
+    np.dot(At, Vd, U)
 
 
-@njit(cache=True, nogil=True)
-def composite_vectors_kernel(
-    mode,
-    doc_indptr,
-    doc_words,
-    doc_counts,
-    idf,
-    word_norms,
-    vectors,
-    proba,
-    p_indptr,
-    p_clusters,
-    p_values,
-    residual,
-    threshold,
-    tolerance,
-    row_stats,
-    out_indptr,
-    out_indices,
-    out_data,
-):
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vectors,
+                             proba_t, p_indptr, p_clusters, p_values, left_norm,
+                             left_peak, threshold, tolerance, row_stats, first_doc,
+                             out_indptr, out_indices, out_data):
     """Normalised, thresholded SCDV vectors of a batch of count rows.
 
     Parameters
     ----------
     mode : int
-        ``STATS``, ``COUNT`` or ``WRITE`` (see the module docstring).
+        ``STATS`` or ``WRITE`` (see the module docstring).
     doc_indptr, doc_words, doc_counts : arrays
-        CSR (indptr, indices, data) of the (n_docs, V) count matrix.
+        CSR (indptr int64, indices int64, data float64) of the (n_docs, V)
+        count matrix.
     idf : (V,) float64
-    word_norms : (V,) float64
-        L2 norm of each word vector.
-    vectors : (V, d) float32
-    proba : (V, K) float64
-        All posteriors, used only for documents whose bound fails.
+    vectors : (V, d) float64, C-contiguous
+    proba_t : (K, V) float64, C-contiguous
+        All posteriors, transposed; used by the exact path.
     p_indptr, p_clusters, p_values : arrays
-        Per word, the clusters whose posterior is kept, and that posterior.
-    residual : (V,) float64
-        Pruned posterior mass of each word.
+        Per word (CSR by word), the clusters the fast path keeps and their
+        posteriors.
+    left_norm, left_peak : (V, K) float64
+        The posterior left out of each pair times ||v_w|| and times
+        max_j |v_wj|: the per-word parts of E_k and F_k.
     threshold : float
-        Entries with ``|x| < threshold`` are dropped (``COUNT``, ``WRITE``).
+        ``WRITE`` drops entries with ``|x| < threshold``.
     tolerance : float
-        Largest acceptable error per normalised entry before falling back.
+        Largest error per normalised entry the fast path may make.
     row_stats : (n_docs, 2) float64
-        ``STATS`` writes each row's (min, max) here; ``COUNT`` writes the
-        number of surviving entries in column 0.
+        ``STATS`` writes each row's (min, max) here; a zero row gives (0, 0).
+    first_doc : int
+        Start at this row (to resume after the caller grew the output).
     out_indptr : (n_docs + 1,) int64
-        ``WRITE`` writes row i at ``out_indptr[i]`` onwards.
+        ``WRITE``: row i's entries go to ``out_indptr[i]:out_indptr[i + 1]``
+        of the arrays below; ``out_indptr[first_doc]`` must be set.
     out_indices : int32 array, out_data : float32 array
-        ``WRITE`` output.
+        ``WRITE`` output, filled in place.
 
     Returns
     -------
+    next_doc : int
+        ``n_docs`` when done; otherwise the row that did not fit in the
+        output arrays: grow them and call again from there.
     n_exact : int
-        Number of documents that needed the full computation.
+        Documents that took the exact path.
     """
     n_docs = doc_indptr.shape[0] - 1
     d = vectors.shape[1]
-    K = proba.shape[1]
-    acc = np.zeros(K * d, dtype=np.float64)
+    K = proba_t.shape[0]
+    max_words = 1
+    for doc in range(n_docs):
+        max_words = max(max_words, doc_indptr[doc + 1] - doc_indptr[doc])
+    At_buf = np.empty(K * max_words)
+    Vd_buf = np.empty(max_words * d)
+    acc = np.zeros(K * d)
+    U = acc.reshape((K, d))
     touched = np.zeros(K, dtype=np.bool_)
     blocks = np.empty(K, dtype=np.int64)
+    E = np.empty(K)
+    F = np.empty(K)
+    peaks = np.zeros(K)
+
+    capacity = out_data.shape[0]
+    pos = out_indptr[first_doc]
     n_exact = 0
 
-    for doc in range(n_docs):
-        start, stop = doc_indptr[doc], doc_indptr[doc + 1]
-        bound = 0.0
-        for jj in range(start, stop):
-            w = doc_words[jj]
-            bound += doc_counts[jj] * idf[w] * residual[w] * word_norms[w]
-        n_blocks = _accumulate(start, stop, doc_words, doc_counts, idf, vectors,
-                               p_indptr, p_clusters, p_values, acc, touched, blocks, d)
+    for doc in range(first_doc, n_docs):
+        start = doc_indptr[doc]
+        n = doc_indptr[doc + 1] - start
+        E[:] = 0.0
+        F[:] = 0.0
+        n_blocks = 0
+        for i in range(n):
+            w = doc_words[start + i]
+            weight = doc_counts[start + i] * idf[w]
+            for k in range(K):
+                E[k] += weight * left_norm[w, k]
+                F[k] += weight * left_peak[w, k]
+            v = vectors[w]
+            for pp in range(p_indptr[w], p_indptr[w + 1]):
+                k = p_clusters[pp]
+                if not touched[k]:
+                    touched[k] = True
+                    blocks[n_blocks] = k
+                    n_blocks += 1
+                scale = weight * p_values[pp]
+                block = acc[k * d:(k + 1) * d]
+                for j in range(d):
+                    block[j] += scale * v[j]
+
         norm = 0.0
+        peak = 0.0
         for b in range(n_blocks):
-            base = blocks[b] * d
+            block = acc[blocks[b] * d:(blocks[b] + 1) * d]
+            block_peak = 0.0
             for j in range(d):
-                norm += acc[base + j] * acc[base + j]
+                norm += block[j] * block[j]
+                block_peak = max(block_peak, abs(block[j]))
+            peaks[blocks[b]] = block_peak
+            peak = max(peak, block_peak)
         norm = np.sqrt(norm)
 
-        if bound > 0.0 and (norm <= bound or 2.0 * bound / (norm - bound) > tolerance):
-            n_exact += 1
-            for b in range(n_blocks):
-                touched[blocks[b]] = False
-            acc[:] = 0.0
-            n_blocks = _accumulate_all(start, stop, doc_words, doc_counts, idf,
-                                       vectors, proba, acc, touched, blocks, d)
-            norm = 0.0
-            for j in range(K * d):
-                norm += acc[j] * acc[j]
-            norm = np.sqrt(norm)
-
-        inv = 1.0 / norm if norm > 0.0 else 0.0
-        if mode == 0:
-            # Blocks never touched are exact zeros, so 0 is among the entries.
-            lo = 0.0 if n_blocks < K or norm == 0.0 else np.inf
-            hi = 0.0 if n_blocks < K or norm == 0.0 else -np.inf
-            if norm > 0.0:
-                for b in range(n_blocks):
-                    base = blocks[b] * d
+        if n > 0:
+            L = 0.0
+            F_max = 0.0
+            for k in range(K):
+                L += E[k] * E[k]
+                F_max = max(F_max, F[k])
+            L = np.sqrt(L)
+            exact = L > 0.0 and (
+                norm <= L or (F_max + peak / norm * L) / (norm - L) > tolerance
+            )
+            if exact:
+                n_exact += 1
+                _exact_block(start, n, doc_words, doc_counts, idf, vectors, proba_t,
+                             At_buf, Vd_buf, U)
+                for k in range(K):
+                    touched[k] = True
+                    blocks[k] = k
+                n_blocks = K
+                norm = 0.0
+                for k in range(K):
+                    block = acc[k * d:(k + 1) * d]
+                    block_peak = 0.0
                     for j in range(d):
-                        x = acc[base + j] * inv
+                        norm += block[j] * block[j]
+                        block_peak = max(block_peak, abs(block[j]))
+                    peaks[k] = block_peak
+                norm = np.sqrt(norm)
+
+        # Sorted blocks give sorted column indices: canonical CSR.
+        blocks[:n_blocks].sort()
+        if mode == STATS:
+            # Blocks never touched are exact zeros, so 0 is among the entries.
+            lo = 0.0
+            hi = 0.0
+            if norm > 0.0:
+                inv = 1.0 / norm
+                if n_blocks == K:
+                    lo = np.inf
+                    hi = -np.inf
+                for b in range(n_blocks):
+                    block = acc[blocks[b] * d:(blocks[b] + 1) * d]
+                    for j in range(d):
+                        x = block[j] * inv
                         lo = min(lo, x)
                         hi = max(hi, x)
             row_stats[doc, 0] = lo
             row_stats[doc, 1] = hi
-        elif mode == 1:
-            kept = 0
-            if norm > 0.0:
+        elif norm > 0.0:
+            inv = 1.0 / norm
+            if pos + n_blocks * d > capacity:
                 for b in range(n_blocks):
-                    base = blocks[b] * d
-                    for j in range(d):
-                        x = acc[base + j] * inv
-                        if x != 0.0 and abs(x) >= threshold:
-                            kept += 1
-            row_stats[doc, 0] = kept
-        else:
-            pos = out_indptr[doc]
-            if norm > 0.0:
-                # Sorted blocks give sorted column indices: canonical CSR.
-                blocks[:n_blocks].sort()
-                for b in range(n_blocks):
-                    base = blocks[b] * d
-                    for j in range(d):
-                        x = acc[base + j] * inv
-                        if x != 0.0 and abs(x) >= threshold:
-                            out_indices[pos] = base + j
-                            out_data[pos] = x
-                            pos += 1
+                    k = blocks[b]
+                    touched[k] = False
+                    acc[k * d:(k + 1) * d] = 0.0
+                return doc, n_exact
+            cut = threshold * norm
+            for b in range(n_blocks):
+                k = blocks[b]
+                if peaks[k] < cut or peaks[k] == 0.0:
+                    continue  # nothing in this cluster's block survives
+                base = k * d
+                # Write every entry, advance past the kept ones only: no
+                # unpredictable branch per entry.
+                for j in range(d):
+                    u = acc[base + j]
+                    out_indices[pos] = base + j
+                    out_data[pos] = u * inv
+                    pos += (u != 0.0) & (abs(u) >= cut)
+        out_indptr[doc + 1] = pos
 
         for b in range(n_blocks):
-            base = blocks[b] * d
-            touched[blocks[b]] = False
-            for j in range(d):
-                acc[base + j] = 0.0
+            k = blocks[b]
+            touched[k] = False
+            acc[k * d:(k + 1) * d] = 0.0
 
-    return n_exact
+    return n_docs, n_exact

@@ -58,22 +58,26 @@ def check_token_documents(documents):
             "Expected an iterable of tokenised documents (lists of str); got "
             f"{type(documents).__name__}."
         )
-    docs = []
-    for i, doc in enumerate(documents):
+    docs = list(documents)
+    for i, doc in enumerate(docs):
         if isinstance(doc, str) or not isinstance(doc, (list, tuple, np.ndarray)):
             raise TypeError(
                 f"Document {i} is a {type(doc).__name__} ({_describe(doc)}); with "
                 "tokenizer=None each document must be a list of str tokens. Set "
                 "tokenizer='english' (or 'janome') to pass raw text."
             )
-        for token in doc:
+        # One C-level pass over the token types instead of a Python loop.
+        if not set(map(type, doc)) <= _STR_TYPE:
+            token = next(t for t in doc if not isinstance(t, str))
             if not isinstance(token, str):
                 raise TypeError(
                     f"Document {i} contains a {type(token).__name__} token "
                     f"({_describe(token)}); tokens must be str."
                 )
-        docs.append(list(doc))
     return docs
+
+
+_STR_TYPE = frozenset({str})
 
 
 def check_number(value, name, *, kind=numbers.Real, low=None, high=None,

@@ -6,20 +6,24 @@ Plain functions hold the algorithm (:func:`composite_document_vectors`,
 
 from __future__ import annotations
 
+import functools
 import logging
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._progress import progress_bar
 from ._validation import check_choice, check_number, seed_from
 from .clustering import COVARIANCE_TYPES, soft_cluster_words, too_few_words_message
 from .threshold import sparsity_threshold
-from .tokenize import make_tokenizer, tokenize_documents
+from .tokenize import iter_token_batches, make_tokenizer, tokenize_documents
 from .weighting import count_matrix, smooth_idf
 from .word_vectors import (
     normalize_rows,
@@ -30,13 +34,6 @@ from .word_vectors import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["SCDV", "composite_document_vectors", "fit_scdv", "word_topic_vectors"]
-
-#: Posteriors below this are skipped by the fast path; the error they would
-#: add is bounded per document, which falls back to all clusters if needed.
-PRUNE_BELOW = 1e-6
-#: Largest error per normalised entry the fast path may make (the contract is 1e-5).
-TOLERANCE = 1e-6
-
 
 def word_topic_vectors(word_vectors, word_cluster_proba, idf):
     """Dense word-topic vectors, the paper's wtv_w, for a few words.
@@ -62,77 +59,182 @@ def word_topic_vectors(word_vectors, word_cluster_proba, idf):
     return out.reshape(len(v), -1)
 
 
-def _pruned_posteriors(proba, prune_below):
-    # Per word, the clusters kept by the fast path (CSR by word) and the mass
-    # left out, summed from the small entries themselves to stay accurate.
-    keep = proba >= prune_below
-    p_indptr = np.zeros(proba.shape[0] + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=p_indptr[1:])
-    rows, clusters = np.nonzero(keep)
-    values = proba[rows, clusters].astype(np.float64)
-    residual = np.where(keep, 0.0, proba).sum(axis=1)
-    return p_indptr, clusters.astype(np.int64), values, residual
+#: The fast path adds the pairs (word, cluster) with p(C_k|w) at least this;
+#: the rest is bounded per document (see ``scdv._kernels``).
+KEEP_POSTERIOR = 1e-5
+#: A document whose bound exceeds this per-entry error is computed exactly.
+#: Half the 1e-5 the tests hold the output to.
+TOLERANCE = 5e-6
 
 
 class _Kernel:
     """The fitted arrays, laid out once for the compiled kernel."""
 
-    def __init__(self, word_vectors, word_cluster_proba, idf, prune_below=PRUNE_BELOW,
+    def __init__(self, word_vectors, word_cluster_proba, idf, keep=KEEP_POSTERIOR,
                  tolerance=TOLERANCE):
-        self.vectors = np.ascontiguousarray(word_vectors, dtype=np.float32)
-        self.proba = np.ascontiguousarray(word_cluster_proba, dtype=np.float64)
+        # float64 throughout: only the output is rounded to float32.
+        self.vectors = np.ascontiguousarray(word_vectors, dtype=np.float64)
+        proba = np.asarray(word_cluster_proba, dtype=np.float64)
+        self.proba_t = np.ascontiguousarray(proba.T)
         self.idf = np.ascontiguousarray(idf, dtype=np.float64)
-        self.norms = np.linalg.norm(self.vectors.astype(np.float64), axis=1)
-        self.pruned = _pruned_posteriors(self.proba, prune_below)
+        self.n_features = proba.shape[1] * self.vectors.shape[1]
+        kept = proba >= keep
+        self.p_indptr = np.zeros(len(proba) + 1, dtype=np.int64)
+        np.cumsum(kept.sum(axis=1), out=self.p_indptr[1:])
+        rows, self.p_clusters = np.nonzero(kept)
+        self.p_values = np.ascontiguousarray(proba[rows, self.p_clusters])
+        left = np.where(kept, 0.0, proba)
+        self.left_norm = left * np.linalg.norm(self.vectors, axis=1)[:, None]
+        self.left_peak = left * np.abs(self.vectors).max(axis=1, initial=0.0)[:, None]
         self.tolerance = float(tolerance)
-        self.n_features = self.proba.shape[1] * self.vectors.shape[1]
         self.n_exact = 0
 
-    def run(self, mode, counts, threshold=0.0, stats=None, out=None):
-        counts = sp.csr_matrix(counts)
-        n = counts.shape[0]
-        if stats is None:
-            stats = np.zeros((n, 2))
-        indptr, indices, data = out if out is not None else (
-            np.zeros(n + 1, np.int64), np.empty(0, np.int32), np.empty(0, np.float32))
-        self.n_exact += _kernels.composite_vectors_kernel(
+    def _call(self, mode, counts, threshold, stats, first_doc, out):
+        next_doc, n_exact = _kernels.composite_vectors_kernel(
             mode,
             counts.indptr.astype(np.int64, copy=False),
             counts.indices.astype(np.int64, copy=False),
             counts.data.astype(np.float64, copy=False),
-            self.idf, self.norms, self.vectors, self.proba, *self.pruned,
-            float(threshold), self.tolerance, stats, indptr, indices, data,
+            self.idf, self.vectors, self.proba_t, self.p_indptr, self.p_clusters,
+            self.p_values, self.left_norm, self.left_peak, float(threshold),
+            self.tolerance, stats, first_doc, *out,
         )
-        return stats
+        self.n_exact += n_exact
+        return next_doc
 
-    def row_min_max(self, counts):
-        stats = self.run(_kernels.STATS, counts)
+    def row_min_max(self, counts, n_jobs=1):
+        """Smallest and largest entry of each normalised, unthresholded row."""
+        def stats_of(part):
+            stats = np.zeros((part.shape[0], 2))
+            empty = (np.zeros(part.shape[0] + 1, np.int64), np.empty(0, np.int32),
+                     np.empty(0, np.float32))
+            self._call(_kernels.STATS, part, 0.0, stats, 0, empty)
+            return stats
+
+        parts = _split_rows(sp.csr_matrix(counts), n_jobs)
+        with _one_blas_thread(), ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            stats = np.concatenate(list(pool.map(stats_of, parts)))
         return stats[:, 0], stats[:, 1]
 
-    def vectors_of(self, count_batches, threshold, verbose=0):
-        """CSR float32 of all batches, allocated once at its exact size."""
-        sizes = []
-        for counts in count_batches:
-            sizes.append(self.run(_kernels.COUNT, counts, threshold)[:, 0].astype(np.int64))
-        row_nnz = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
-        indptr = np.zeros(len(row_nnz) + 1, dtype=np.int64)
-        np.cumsum(row_nnz, out=indptr[1:])
-        indices = np.empty(indptr[-1], dtype=np.int32)
-        data = np.empty(indptr[-1], dtype=np.float32)
-        offset = 0
-        for counts in progress_bar(count_batches, desc="SCDV vectors", unit="batch",
-                                   verbose=verbose):
-            n = counts.shape[0]
-            self.run(_kernels.WRITE, counts, threshold,
-                     out=(indptr[offset:offset + n + 1], indices, data))
-            offset += n
-        if indptr[-1] <= np.iinfo(np.int32).max:
+    def write_rows(self, counts, threshold, out):
+        """Write the rows of ``counts`` into ``out = [indptr, indices, data]``.
+
+        ``out[0][0]`` is where the first row starts in the other two arrays,
+        which grow in place (``ndarray.resize``) as needed; returns the end.
+        """
+        counts = sp.csr_matrix(counts)
+        indptr, indices, data = out
+        no_stats = np.zeros((0, 2))
+        n_rows = counts.shape[0]
+        start = int(indptr[0])
+        if len(data) < start + min(n_rows, 16) * self.n_features:
+            self._grow(out, start + min(n_rows, 16) * self.n_features)
+        doc = 0
+        while doc < n_rows:
+            doc = self._call(_kernels.WRITE, counts, threshold, no_stats, doc,
+                             (indptr, indices, data))
+            if doc < n_rows:
+                # Room for the rest at the rate so far, plus a tenth.
+                per_row = (int(indptr[doc]) - start) / max(doc, 1)
+                wanted = int(indptr[doc]) + int(1.1 * per_row * (n_rows - doc))
+                self._grow(out, max(wanted, int(indptr[doc]) + self.n_features,
+                                    int(1.25 * len(data))))
+        return int(indptr[-1])
+
+    @staticmethod
+    def _grow(out, capacity):
+        # In place: reallocating a large array remaps its pages, no copy.
+        out[1].resize(capacity, refcheck=False)
+        out[2].resize(capacity, refcheck=False)
+
+    def vectors_of(self, count_batches, threshold, n_jobs=1, verbose=0):
+        """CSR float32 of all batches.
+
+        On one thread, rows go straight into the output arrays, which grow in
+        place. With threads, each part is written to its own arrays and then
+        copied into the output as soon as it is done, in order.
+        """
+        parts = [p for c in count_batches for p in _split_rows(sp.csr_matrix(c), n_jobs)]
+        n_docs = sum(p.shape[0] for p in parts)
+        bar = progress_bar(total=len(parts), desc="SCDV vectors", unit="batch",
+                           verbose=verbose)
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        indices = np.empty(0, dtype=np.int32)
+        data = np.empty(0, dtype=np.float32)
+        with bar, _one_blas_thread():
+            if n_jobs == 1:
+                row = 0
+                for part in parts:
+                    out = (indptr[row:row + part.shape[0] + 1], indices, data)
+                    self.write_rows(part, threshold, out)
+                    row += part.shape[0]
+                    bar.update(1)
+            else:
+                def own_arrays(part):
+                    out = (np.zeros(part.shape[0] + 1, np.int64), np.empty(0, np.int32),
+                           np.empty(0, np.float32))
+                    self.write_rows(part, threshold, out)
+                    return out
+
+                # The kernel releases the GIL, so threads use every core.
+                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                    _stack_rows(pool.map(own_arrays, parts), indptr, (indices, data), bar)
+        nnz = int(indptr[-1])
+        data.resize(nnz, refcheck=False)
+        indices.resize(nnz, refcheck=False)
+        if nnz <= np.iinfo(np.int32).max:
             indptr = indptr.astype(np.int32)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(row_nnz), self.n_features))
+        X = sp.csr_matrix((n_docs, self.n_features), dtype=np.float32)
+        # Assign the arrays directly: the constructor would check and may copy.
+        X.data, X.indices, X.indptr = data, indices, indptr
+        X.has_sorted_indices = True
+        return X
+
+
+def _split_rows(counts, n_parts, min_rows=64):
+    # Row slices for n_parts threads; small inputs stay whole.
+    n = counts.shape[0]
+    size = max(min_rows, -(-n // max(n_parts, 1)))
+    return [counts[i:i + size] for i in range(0, n, size)] or [counts]
+
+
+def effective_n_jobs(n_jobs):
+    """Threads to use: None or -1 mean every core this process may run on."""
+    if n_jobs is None or n_jobs == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    return n_jobs
+
+
+def _one_blas_thread():
+    # The exact path is one tiny matrix product per document: BLAS threads
+    # would only contend (and spin) for it, so BLAS gets one thread per caller.
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _stack_rows(pieces, indptr, arrays, bar):
+    # Copy each piece into the output arrays, grown in place (a reallocation
+    # of a large array remaps its pages rather than copying them).
+    indices, data = arrays
+    row = 0
+    for piece_indptr, piece_indices, piece_data in pieces:
+        n_rows, start = len(piece_indptr) - 1, int(indptr[row])
+        stop = start + int(piece_indptr[-1])
+        if stop > len(data):
+            capacity = max(stop, int(1.25 * len(data)))
+            data.resize(capacity, refcheck=False)
+            indices.resize(capacity, refcheck=False)
+        data[start:stop] = piece_data[:stop - start]
+        indices[start:stop] = piece_indices[:stop - start]
+        indptr[row + 1:row + n_rows + 1] = piece_indptr[1:] + start
+        row += n_rows
+        bar.update(1)
 
 
 def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, threshold,
-                               *, batch_size=2000, verbose=0):
+                               *, batch_size=2000, n_jobs=None, verbose=0):
     """SCDV vectors of documents given as bag-of-words counts.
 
     Parameters
@@ -148,6 +250,8 @@ def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, th
         Entries with |x| < threshold become 0.
     batch_size : int, default=2000
         Documents per compiled-kernel call (progress granularity).
+    n_jobs : int or None, default=None
+        Threads; None uses every available core. The result does not depend on it.
     verbose : int, default=0
 
     Returns
@@ -162,20 +266,23 @@ def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, th
 
     then x_i := 0 where |x_i| < threshold; no re-normalisation follows
     (Mekala et al., 2017, Algorithm 1). A document with no vocabulary word is
-    a zero row. Posteriors below ``PRUNE_BELOW`` are skipped, with a per-
-    document error bound that triggers an exact recomputation whenever an
-    entry could be off by more than ``TOLERANCE``; the dense (n_docs, K*d)
-    matrix is never formed.
+    a zero row. The sum adds the pairs (word, cluster) with
+    p(C_k|w) >= ``KEEP_POSTERIOR`` and bounds the rest per document; a
+    document whose bound could exceed ``TOLERANCE`` on any entry is
+    recomputed over all posteriors (see ``scdv._kernels``). The dense
+    (n_docs, K*d) matrix is never formed.
     """
     kernel = _Kernel(word_vectors, word_cluster_proba, idf)
     counts = sp.csr_matrix(counts)
     batches = [counts[i:i + batch_size] for i in range(0, counts.shape[0], batch_size)]
-    return kernel.vectors_of(batches, threshold, verbose=verbose)
+    return kernel.vectors_of(batches, threshold, n_jobs=effective_n_jobs(n_jobs),
+                             verbose=verbose)
 
 
 def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=10,
              sample=1e-3, epochs=25, n_components=60, covariance_type="tied",
-             gmm_max_iter=50, sparsity_percentage=0.04, workers=1, seed=0, verbose=0):
+             gmm_max_iter=50, sparsity_percentage=0.04, workers=1, n_jobs=None, seed=0,
+             verbose=0):
     """Fit every SCDV stage on tokenised training documents.
 
     Parameters
@@ -187,6 +294,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
         Gaussian-mixture settings.
     sparsity_percentage : float
         p of the threshold.
+    n_jobs : int or None
+        Threads for the threshold statistics (None: every core).
     seed : int
         Seeds both word2vec and the mixture.
     verbose : int
@@ -218,7 +327,7 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
-    mins, maxs = _Kernel(vectors, proba, idf).row_min_max(counts)
+    mins, maxs = _Kernel(vectors, proba, idf).row_min_max(counts, effective_n_jobs(n_jobs))
     return {
         "vocabulary": vocabulary,
         "word_vectors": vectors,
@@ -270,7 +379,13 @@ class SCDV(TransformerMixin, BaseEstimator):
     workers : int, default=1
         word2vec threads. Only ``workers=1`` is exactly repeatable.
     batch_size : int, default=2000
-        Documents tokenised and vectorised at a time in ``transform``.
+        Documents tokenised and vectorised at a time in ``transform``; bounds
+        the memory held besides the output.
+    n_jobs : int or None, default=None
+        Threads for the compiled vectorising kernel (``transform`` and the
+        threshold pass of ``fit``). None uses every core available, as
+        scikit-learn's ``KMeans`` does with its OpenMP threads; the output
+        does not depend on it. word2vec threads are ``workers``.
     random_state : int, RandomState or None, default=None
         Seeds word2vec and the mixture (one seed drawn here, used for both).
     verbose : int, default=0
@@ -347,6 +462,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         sparsity_percentage=0.04,
         workers=1,
         batch_size=2000,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -365,6 +481,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.sparsity_percentage = sparsity_percentage
         self.workers = workers
         self.batch_size = batch_size
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -376,6 +493,8 @@ class SCDV(TransformerMixin, BaseEstimator):
         check_number(self.gmm_max_iter, "gmm_max_iter", kind=numbers.Integral, low=1)
         check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
         check_number(self.batch_size, "batch_size", kind=numbers.Integral, low=1)
+        if self.n_jobs != -1:
+            check_number(self.n_jobs, "n_jobs", kind=numbers.Integral, low=1, allow_none=True)
 
     def _tokenize(self, X):
         return tokenize_documents(X, self.tokenizer, stop_words=self.stop_words, pos=self.pos)
@@ -389,7 +508,7 @@ class SCDV(TransformerMixin, BaseEstimator):
             epochs=self.epochs, n_components=self.n_components,
             covariance_type=self.covariance_type, gmm_max_iter=self.gmm_max_iter,
             sparsity_percentage=self.sparsity_percentage, workers=self.workers,
-            seed=seed_from(self.random_state), verbose=self.verbose,
+            n_jobs=self.n_jobs, seed=seed_from(self.random_state), verbose=self.verbose,
         )
         self.vocabulary_ = fitted["vocabulary"]
         self.word_vectors_ = fitted["word_vectors"]
@@ -438,19 +557,34 @@ class SCDV(TransformerMixin, BaseEstimator):
             A document with no vocabulary word is an all-zero row.
         """
         check_is_fitted(self, "threshold_")
-        docs = self._tokenize(X)
-        batches = []
-        for i in progress_bar(range(0, len(docs), self.batch_size), desc="counting",
-                              unit="batch", verbose=self.verbose):
-            batches.append(count_matrix(docs[i:i + self.batch_size], self.vocabulary_))
+        batches = [
+            count_matrix(tokens, self.vocabulary_)
+            for tokens in iter_token_batches(
+                X, self.tokenizer, self.batch_size, stop_words=self.stop_words, pos=self.pos
+            )
+        ]
         return self._vectorize(batches)
 
+    def _kernel(self):
+        # Laying the fitted arrays out for the kernel costs about as much as
+        # vectorising a few thousand documents, so it is kept between calls,
+        # keyed on the arrays it was built from (a refit or load replaces them).
+        key = (id(self.word_vectors_), id(self.word_cluster_proba_), id(self.idf_))
+        cached = self.__dict__.get("_kernel_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, _Kernel(self.word_vectors_, self.word_cluster_proba_, self.idf_))
+            self.__dict__["_kernel_cache"] = cached
+        return cached[1]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_kernel_cache", None)  # derived; rebuilt on first use
+        return state
+
     def _vectorize(self, count_batches):
-        kernel = _Kernel(self.word_vectors_, self.word_cluster_proba_, self.idf_)
-        X = kernel.vectors_of(count_batches, self.threshold_, verbose=self.verbose)
-        if kernel.n_exact:
-            logger.debug("%d documents needed the exact path", kernel.n_exact)
-        return X
+        kernel = self._kernel()
+        return kernel.vectors_of(count_batches, self.threshold_,
+                                 n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose)
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names ``cluster{k}_dim{j}``, in column order.

@@ -59,7 +59,7 @@ def test_callable_returning_a_string_is_rejected():
 
 
 def test_none_tokenizer_passes_token_lists_through():
-    assert tokenize_documents([["x", "y"], ()], None) == [["x", "y"], []]
+    assert tokenize_documents([["x", "y"], ()], None) == [["x", "y"], ()]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Benchmark scripts: one question each, run as ``python -m benchmarks.NAME``."""

@@ -1,0 +1,453 @@
+"""Reading documents from files and writing vectors safely, for the ``scdv`` command.
+
+Plain functions, usable (and tested) without the command line:
+
+- :func:`expand_inputs` turns files, directories and ``-`` into the list of
+  sources to read;
+- :func:`read_documents` reads them into ``(texts, ids)``;
+- :func:`atomic_write` and :class:`StagedOutputs` write files under a
+  temporary name beside the target and rename them into place, so a failure
+  or an interrupt never leaves a half-written output;
+- :func:`write_vectors` writes a document-vector matrix as ``npz``,
+  ``svmlight`` or ``npy``, with the document ids in a sidecar text file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import secrets
+import stat
+import sys
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._progress import progress_bar
+from .exceptions import ScdvError
+
+__all__ = [
+    "FORMATS",
+    "InputError",
+    "StagedOutputs",
+    "atomic_write",
+    "dense_nbytes",
+    "expand_inputs",
+    "ids_path",
+    "read_documents",
+    "stage_vectors",
+    "write_vectors",
+]
+
+#: Output formats understood by :func:`write_vectors`.
+FORMATS = ("npz", "svmlight", "npy")
+#: The name that means standard input (for reading) or standard output (for writing).
+STDIO = "-"
+#: Appended to an output's path to name its document-ids sidecar.
+IDS_SUFFIX = ".ids.txt"
+
+
+class InputError(ScdvError):
+    """An input path is missing, unreadable, or does not decode.
+
+    Attributes
+    ----------
+    path : str
+        The offending input as given (or as found in a directory).
+    reason : {"missing", "unreadable", "decode"}
+        What went wrong, so that a caller can add its own advice.
+    """
+
+    def __init__(self, message, *, path, reason):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+def _show(path):
+    # Quote a path for a message; repr keeps odd characters visible.
+    return repr(os.fspath(path))
+
+
+def _check_encoding(encoding, errors):
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"Unknown encoding {encoding!r}.") from None
+    if errors not in ("strict", "replace", "ignore"):
+        raise ValueError(
+            f"errors must be 'strict', 'replace' or 'ignore'; got {errors!r}."
+        )
+
+
+def _walk_regular_files(top):
+    """Every regular file below directory ``top``, in sorted path order.
+
+    Symbolic links to directories are not followed (so link loops cannot
+    trap the walk); symbolic links to regular files are read. FIFOs, sockets,
+    devices and dangling links are skipped.
+    """
+    def fail(exc):
+        raise InputError(
+            f"Cannot read directory {_show(exc.filename or top)}: {exc.strerror or exc}.",
+            path=os.fspath(exc.filename or top), reason="unreadable",
+        )
+
+    found = []
+    for dirpath, _dirnames, filenames in os.walk(top, followlinks=False, onerror=fail):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                mode = os.stat(path).st_mode  # follows a link to a file
+            except OSError:
+                continue  # dangling link, or vanished meanwhile
+            if stat.S_ISREG(mode):
+                found.append(path)
+    return sorted(found)
+
+
+def expand_inputs(inputs):
+    """The sources named by ``inputs``, in reading order.
+
+    Parameters
+    ----------
+    inputs : iterable of str or path-like
+        Files, directories, or ``"-"`` for standard input.
+
+    Returns
+    -------
+    list of str
+        A file stays itself (even a FIFO or device, when named explicitly);
+        a directory becomes every regular file below it, in sorted path
+        order; ``"-"`` stays ``"-"``.
+
+    Raises
+    ------
+    InputError
+        A path does not exist or a directory cannot be listed.
+    """
+    sources = []
+    for item in inputs:
+        item = os.fspath(item)
+        if item == STDIO:
+            sources.append(STDIO)
+        elif os.path.isdir(item):
+            sources.extend(_walk_regular_files(item))
+        elif os.path.exists(item):
+            sources.append(item)
+        else:
+            raise InputError(f"No such file or directory: {_show(item)}.",
+                             path=item, reason="missing")
+    return sources
+
+
+def _decode(data, source, encoding, errors):
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        raise InputError(
+            f"Cannot decode {_show(source)} as {encoding}: byte 0x{bad} at offset "
+            f"{exc.start} (line {line}) is invalid.",
+            path=source, reason="decode",
+        ) from None
+
+
+def _split_lines(text):
+    """``(line_number, line)`` for each non-blank line; line numbers start at 1.
+
+    ``\\r\\n`` and ``\\r`` count as line ends, as in Python's text mode.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+
+
+def _read_bytes(source):
+    try:
+        with open(source, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InputError(f"No such file or directory: {_show(source)}.",
+                         path=source, reason="missing") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read {_show(source)}: {exc.strerror or exc}.",
+                         path=source, reason="unreadable") from None
+
+
+def _read_stdin(stdin):
+    stream = sys.stdin if stdin is None else stdin
+    return getattr(stream, "buffer", stream).read()  # bytes, or str from a text stream
+
+
+def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", stdin=None,
+                   verbose=0):
+    """Read documents and their ids from files, directories and standard input.
+
+    Parameters
+    ----------
+    inputs : iterable of str or path-like
+        A file is one document. A directory means every regular file below
+        it (see :func:`expand_inputs`), one document each. ``"-"`` is
+        standard input, one document per non-blank line.
+    lines : bool, default=False
+        Make every non-blank line of every input file its own document.
+    encoding : str, default="utf-8"
+        How the bytes of every input are decoded.
+    errors : {"strict", "replace", "ignore"}, default="strict"
+        What to do with bytes that do not decode: ``"strict"`` raises
+        :class:`InputError` naming the file.
+    stdin : binary or text stream, optional
+        Read for ``"-"`` instead of ``sys.stdin``. A text stream's ``str`` is
+        used as is; bytes are decoded with ``encoding``.
+    verbose : int, default=0
+        Show a progress bar over files on stderr when > 0 and stderr is a
+        terminal.
+
+    Returns
+    -------
+    texts : list of str
+    ids : list of str
+        One per text, in the same order: the file's path, or ``path:LINE``
+        with ``lines=True`` and ``-:LINE`` for standard input (1-based line
+        numbers, counted before blank lines are dropped).
+
+    Raises
+    ------
+    InputError
+        An input is missing, unreadable, or not valid ``encoding`` (with
+        ``errors="strict"``).
+    ValueError
+        ``encoding`` or ``errors`` is not known.
+
+    Examples
+    --------
+    >>> import io
+    >>> read_documents(["-"], stdin=io.BytesIO(b"first doc\\n\\nsecond doc\\n"))
+    (['first doc', 'second doc'], ['-:1', '-:3'])
+    """
+    _check_encoding(encoding, errors)
+    texts, ids = [], []
+    sources = expand_inputs(inputs)
+    for source in progress_bar(sources, desc="reading", unit="file", verbose=verbose):
+        if source == STDIO:
+            data = _read_stdin(stdin)
+            text = data if isinstance(data, str) else _decode(data, "<stdin>", encoding, errors)
+            for number, line in _split_lines(text):
+                texts.append(line)
+                ids.append(f"{STDIO}:{number}")
+            continue
+        text = _decode(_read_bytes(source), source, encoding, errors)
+        if lines:
+            for number, line in _split_lines(text):
+                texts.append(line)
+                ids.append(f"{source}:{number}")
+        else:
+            texts.append(text)
+            ids.append(source)
+    return texts, ids
+
+
+def ids_path(path):
+    """The sidecar that holds the document ids of output ``path``: ``path + ".ids.txt"``."""
+    return os.fspath(path) + IDS_SUFFIX
+
+
+def dense_nbytes(n_rows, n_cols):
+    """Bytes of a dense float32 array of that shape."""
+    return int(n_rows) * int(n_cols) * np.dtype(np.float32).itemsize
+
+
+class StagedOutputs:
+    """Write several files all-or-nothing, each beside its target.
+
+    Use as a context manager. :meth:`open` (or :meth:`reserve`, for writers
+    that want a path) gives a temporary file named ``.NAME.RANDOM.part`` in
+    the target's directory. When the block ends normally, every temporary is
+    renamed over its target with :func:`os.replace`; when it raises
+    (including ``KeyboardInterrupt``), every temporary is removed and no
+    target is touched.
+
+    Parameters
+    ----------
+    force : bool, default=False
+        Replace targets that exist. Without it, an existing target raises
+        :class:`FileExistsError`, both when it is staged and again just
+        before the renames.
+    """
+
+    def __init__(self, *, force=False):
+        self.force = force
+        self._staged = []  # (temporary, target)
+        self._handles = []
+
+    def __enter__(self):
+        return self
+
+    def _check_target(self, target):
+        if os.path.isdir(target):
+            raise IsADirectoryError(
+                f"Cannot write {_show(target)}: it is a directory.")
+        if not self.force and os.path.lexists(target):
+            raise FileExistsError(f"{_show(target)} already exists.")
+
+    def reserve(self, target):
+        """Create an empty temporary for ``target`` and return its path."""
+        target = os.fspath(target)
+        if any(t == target for _, t in self._staged):
+            raise ValueError(f"{_show(target)} is staged twice.")
+        self._check_target(target)
+        directory, name = os.path.split(target)
+        while True:
+            tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
+            try:
+                # "x" never clobbers; the mode follows the umask, unlike mkstemp's 0600.
+                with open(tmp, "xb"):
+                    pass
+            except FileExistsError:
+                continue
+            break
+        self._staged.append((tmp, target))
+        return tmp
+
+    def open(self, target, mode="wb", **kwargs):
+        """Open a temporary for ``target``; it is closed before the renames."""
+        handle = open(self.reserve(target), mode, **kwargs)
+        self._handles.append(handle)
+        return handle
+
+    def _close_all(self):
+        while self._handles:
+            self._handles.pop().close()
+
+    def _discard(self):
+        self._close_all()
+        for tmp, _ in self._staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        self._staged = []
+
+    def _commit(self):
+        for handle in self._handles:
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._close_all()
+        for _, target in self._staged:
+            self._check_target(target)
+        for tmp, target in self._staged:
+            os.replace(tmp, target)
+        self._staged = []
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._discard()
+            return False
+        try:
+            self._commit()
+        except BaseException:
+            self._discard()
+            raise
+        return False
+
+
+def atomic_write(path, writer_fn, *, force=False, mode="wb", **open_kwargs):
+    """Write ``path`` through ``writer_fn(handle)`` without ever leaving half a file.
+
+    The data goes to a temporary file in the same directory, which replaces
+    ``path`` only once ``writer_fn`` has returned; on any error (or an
+    interrupt) the temporary is removed and ``path`` is untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+    writer_fn : callable
+        Called with the open temporary file (binary unless ``mode`` says
+        otherwise); its return value is returned.
+    force : bool, default=False
+        Overwrite an existing ``path``; otherwise raise :class:`FileExistsError`.
+    mode : str, default="wb"
+    **open_kwargs
+        Passed to :func:`open`, e.g. ``encoding`` for a text mode.
+    """
+    with StagedOutputs(force=force) as staged:
+        return writer_fn(staged.open(path, mode, **open_kwargs))
+
+
+def _escape_id(doc_id):
+    # One id per line: a newline inside a file name must not split it.
+    return doc_id.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _write_ids(handle, ids):
+    for doc_id in ids:
+        handle.write(_escape_id(os.fspath(doc_id)))
+        handle.write("\n")
+
+
+def _write_matrix(handle, X, fmt):
+    if fmt == "npz":
+        sp.save_npz(handle, X, compressed=True)  # a handle: no ".npz" is appended
+    elif fmt == "npy":
+        np.save(handle, X.toarray().astype(np.float32, copy=False), allow_pickle=False)
+    elif fmt == "svmlight":
+        from sklearn.datasets import dump_svmlight_file
+
+        dump_svmlight_file(X, np.zeros(X.shape[0]), handle, zero_based=True)
+    else:
+        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+
+
+def stage_vectors(staged, X, path, fmt, ids):
+    """Stage the matrix ``X`` and its ids sidecar in a :class:`StagedOutputs`.
+
+    Returns the sidecar's path (None when ``path`` is ``"-"``: the rows go to
+    standard output as svmlight and the ids are not written).
+    """
+    X = sp.csr_matrix(X)
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+    if ids is not None and len(ids) != X.shape[0]:
+        raise ValueError(f"{len(ids)} ids for {X.shape[0]} rows.")
+    if os.fspath(path) == STDIO:
+        if fmt != "svmlight":
+            raise ValueError(f"Only svmlight can go to standard output, not {fmt}.")
+        out = sys.stdout.buffer
+        _write_matrix(out, X, fmt)
+        out.flush()
+        return None
+    sidecar = None
+    if ids is not None:
+        sidecar = ids_path(path)
+        _write_ids(staged.open(sidecar, "w", encoding="utf-8", errors="surrogateescape",
+                               newline="\n"), ids)
+    _write_matrix(staged.open(path), X, fmt)
+    return sidecar
+
+
+def write_vectors(X, path, fmt, ids, force=False):
+    """Write document vectors and their ids, all-or-nothing.
+
+    Parameters
+    ----------
+    X : sparse matrix or array of shape (n_docs, n_features)
+    path : str or path-like
+        Output file, or ``"-"`` for svmlight on standard output.
+    fmt : {"npz", "svmlight", "npy"}
+        ``npz``: :func:`scipy.sparse.save_npz` (read back with
+        :func:`scipy.sparse.load_npz`); ``svmlight``: one line per row,
+        label 0, zero-based feature indices; ``npy``: a dense float32 array.
+    ids : sequence of str or None
+        Document ids, one per row, written one per line (UTF-8) to
+        ``path + ".ids.txt"``; None writes no sidecar. Ignored for ``"-"``.
+    force : bool, default=False
+        Overwrite existing files; otherwise :class:`FileExistsError`.
+
+    Returns
+    -------
+    str or None
+        The sidecar's path, if one was written.
+    """
+    with StagedOutputs(force=force) as staged:
+        return stage_vectors(staged, X, path, fmt, ids)

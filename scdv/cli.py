@@ -1,0 +1,615 @@
+"""The ``scdv`` command: SCDV document vectors from files, without writing Python.
+
+``scdv vectorize`` fits SCDV on documents (or loads a saved model) and writes
+their vectors; ``scdv fit`` fits and saves a model. The work is done by
+:mod:`scdv._io` and :class:`scdv.SCDV`; this module only parses options,
+checks them before anything expensive runs, and turns errors into one-line
+messages and exit codes:
+
+- 0: success;
+- 1: bad data (missing or undecodable input, empty corpus, vocabulary too
+  small, bad model file, an output that already exists, output too large);
+- 2: bad usage (unknown or malformed options, parameter values out of range);
+- 130: interrupted (Ctrl-C); nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import logging
+import numbers
+import os
+import re
+import sys
+import warnings
+
+from . import _io
+from ._validation import check_number
+from ._version import __version__
+from .clustering import COVARIANCE_TYPES
+from .composite import SCDV
+from .exceptions import ModelFormatError
+from .persistence import load
+
+__all__ = ["build_parser", "main", "cmd_fit", "cmd_vectorize"]
+
+PROG = "scdv"
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, silently, as if killed by the signal
+MIB = 1024 * 1024
+STDIO = _io.STDIO
+COMMANDS = ("vectorize", "fit")
+
+
+class UsageError(Exception):
+    """Bad command-line usage: exit status 2."""
+
+
+class DataError(Exception):
+    """Bad input data, or an output that must not be replaced: exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting.
+
+    Subcommand parsers (``intermixed=True``) also accept options after and
+    between the inputs: ``scdv vectorize a.txt -o out.npz b.txt``.
+    """
+
+    def __init__(self, *args, intermixed=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._intermixed = intermixed
+        self._mixing = False
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._intermixed and not self._mixing:
+            self._mixing = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._mixing = False
+        return super().parse_known_args(args, namespace)
+
+
+# ---------------------------------------------------------------------------
+# Options
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+#: SCDV parameters offered as options: name -> (type, choices, help).
+#: Their defaults come from ``SCDV().get_params()``.
+FIT_PARAMETERS = {
+    "tokenizer": (str, ("english", "janome"),
+                  "how text becomes words: english (lower-cased words, English stop "
+                  "words dropped) or janome (Japanese content words)"),
+    "vector_size": (int, None, "word-vector dimension d"),
+    "window": (int, None, "word2vec context window"),
+    "min_count": (int, None, "leave out words seen fewer times in the training text"),
+    "negative": (int, None, "word2vec negative samples"),
+    "sample": (float, None, "word2vec down-sampling of frequent words"),
+    "epochs": (int, None, "word2vec passes over the text"),
+    "n_components": (int, None, "number of word clusters K; vectors have K*d columns"),
+    "covariance_type": (str, COVARIANCE_TYPES, "Gaussian-mixture covariance"),
+    "gmm_max_iter": (int, None, "Gaussian-mixture EM iterations"),
+    "sparsity_percentage": (float, None,
+                            "p of the sparsity threshold; larger zeroes more entries"),
+    "workers": (int, None, "word2vec threads; only 1 gives repeatable vectors"),
+    "batch_size": (int, None,
+                   "documents vectorised at a time (also applies with --model)"),
+    "random_state": (int, None, None),  # help written below: its default differs
+}
+#: The command line seeds runs so that they repeat; the library's default is None.
+CLI_RANDOM_STATE = 0
+#: Options that still mean something when a saved model is loaded.
+TRANSFORM_PARAMETERS = ("batch_size",)
+
+
+def _option(name):
+    return "--" + name.replace("_", "-")
+
+
+def _add_input_options(parser):
+    group = parser.add_argument_group("input")
+    group.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="a file (one document), a directory (every regular file below it, in "
+             "sorted path order, one document each; symbolic links to directories "
+             "are not followed) or - (standard input, one document per non-blank line)",
+    )
+    group.add_argument(
+        "--lines", action="store_true",
+        help="make every non-blank line of every input file its own document",
+    )
+    group.add_argument(
+        "--encoding", default="utf-8", metavar="NAME",
+        help="encoding of every input, e.g. latin-1 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--encoding-errors", default="strict", choices=("strict", "replace", "ignore"),
+        help="what to do with bytes that do not decode: strict stops with an error "
+             "naming the file; replace and ignore carry on (default: %(default)s)",
+    )
+
+
+def _add_fit_options(parser):
+    defaults = SCDV().get_params()
+    group = parser.add_argument_group(
+        "SCDV parameters",
+        "The same parameters as scdv.SCDV, with the library's defaults.",
+    )
+    for name, (kind, choices, text) in FIT_PARAMETERS.items():
+        if name == "random_state":
+            text = (f"seed of word2vec and the Gaussian mixture (default: "
+                    f"{CLI_RANDOM_STATE} on the command line, so that runs repeat; the "
+                    f"library's default is {defaults[name]}, a fresh seed each time)")
+        else:
+            text = f"{text} (default: {defaults[name]})"
+        group.add_argument(
+            _option(name), dest=name, type=kind, choices=choices,
+            default=argparse.SUPPRESS,  # absent from args unless given
+            metavar=None if choices else ("N" if kind is int else "X"),
+            help=text,
+        )
+
+
+def _add_common_options(parser):
+    group = parser.add_argument_group("behaviour")
+    group.add_argument("--force", action="store_true",
+                       help="overwrite outputs that already exist")
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bars, warnings or summary on stderr "
+                            "(bars are shown only when stderr is a terminal)")
+    group.add_argument("-h", "--help", action="help",
+                       help="show this help message and exit")
+
+
+EXIT_STATUS = """\
+exit status:
+  0 success; 1 bad data (missing or undecodable input, no documents, vocabulary
+  too small for the clusters, bad model file, output exists without --force,
+  dense output too large); 2 bad usage (unknown option, value out of range);
+  130 interrupted. Errors are one line on stderr, starting 'scdv: error: '.
+  On any failure no output file is created or changed."""
+
+VECTORIZE_DESCRIPTION = """\
+Turn documents into SCDV vectors. Without --model, fit SCDV on the inputs and
+write their vectors; with --model, load a saved model and only transform."""
+
+VECTORIZE_EPILOG = f"""\
+outputs:
+  Row i of OUT is the i-th document in input order. The document ids (the file
+  path; PATH:LINE with --lines; -:LINE for standard input; lines count from 1)
+  go to the sidecar text file OUT.ids.txt, one per line, e.g. vectors.npz.ids.txt.
+  With -o - the rows go to standard output as svmlight and the ids are not
+  written anywhere. Files are written under a temporary name and renamed into
+  place, so they are never left half-written.
+
+examples:
+  # fit on a folder (one document per file); vectors.npz and vectors.npz.ids.txt
+  scdv vectorize corpus/ -o vectors.npz
+
+  # small, fast settings; latin-1 text; keep the fitted model
+  scdv vectorize corpus/ -o train.npz --save-model model.scdv \\
+      --vector-size 50 --n-components 8 --min-count 3 --epochs 2 --encoding latin-1
+
+  # vectorise new documents with a saved model
+  scdv vectorize --model model.scdv new/ -o new.npz
+
+  # one document per line from standard input, svmlight to standard output
+  cat questions.txt | scdv vectorize --model model.scdv - -o - > questions.svm
+
+  # read back in Python:  scipy.sparse.load_npz("vectors.npz")
+
+{EXIT_STATUS}
+"""
+
+FIT_DESCRIPTION = """\
+Fit SCDV on documents and save the model in scdv's format (plain arrays and
+JSON, no pickle), for 'scdv vectorize --model' or scdv.load()."""
+
+FIT_EPILOG = f"""\
+examples:
+  scdv fit corpus/ -o model.scdv
+  scdv fit --lines sentences.txt -o model.scdv --vector-size 100 --n-components 20
+  scdv vectorize --model model.scdv corpus/ -o vectors.npz
+
+{EXIT_STATUS}
+"""
+
+MAIN_EPILOG = """\
+examples:
+  scdv vectorize corpus/ -o vectors.npz
+  scdv fit corpus/ -o model.scdv
+  scdv vectorize --model model.scdv new/ -o new.npz
+
+Run 'scdv COMMAND --help' for a command's options."""
+
+
+def build_parser():
+    """The argument parser of the ``scdv`` command, with its subcommands."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG, formatter_class=formatter, epilog=MAIN_EPILOG,
+        description="Sparse Composite Document Vectors (SCDV) from the command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    vec = commands.add_parser(
+        "vectorize", help="write the SCDV vectors of documents",
+        description=VECTORIZE_DESCRIPTION, epilog=VECTORIZE_EPILOG,
+        formatter_class=formatter, add_help=False, intermixed=True,
+    )
+    _add_input_options(vec)
+    out = vec.add_argument_group("output")
+    out.add_argument("-o", "--output", required=True, metavar="OUT",
+                     help="the vectors file, or - for svmlight on standard output; "
+                          "the ids go to OUT.ids.txt")
+    out.add_argument("--format", choices=_io.FORMATS, default=None,
+                     help="npz: scipy.sparse.save_npz CSR (the default); svmlight: one "
+                          "line per document, label 0, zero-based features (the "
+                          "default and only choice with -o -); npy: dense float32 "
+                          "array (see --max-dense-mb)")
+    out.add_argument("--max-dense-mb", type=_positive_float, default=1024, metavar="MB",
+                     help="refuse --format npy when the array would exceed this many "
+                          "MiB (default: %(default)s); checked before fitting")
+    out.add_argument("--model", metavar="MODEL",
+                     help="load this saved model and only transform (no fitting; the "
+                          "SCDV parameters below, except --batch-size, do not apply)")
+    out.add_argument("--save-model", metavar="PATH",
+                     help="also save the model fitted on the inputs here")
+    _add_fit_options(vec)
+    _add_common_options(vec)
+    vec.set_defaults(func=cmd_vectorize)
+
+    fit = commands.add_parser(
+        "fit", help="fit SCDV on documents and save the model",
+        description=FIT_DESCRIPTION, epilog=FIT_EPILOG,
+        formatter_class=formatter, add_help=False, intermixed=True,
+    )
+    _add_input_options(fit)
+    out = fit.add_argument_group("output")
+    out.add_argument("-o", "--output", required=True, metavar="MODEL",
+                     help="where to save the fitted model")
+    _add_fit_options(fit)
+    _add_common_options(fit)
+    fit.set_defaults(func=cmd_fit)
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+
+def _cli_words(message):
+    """Name command-line options instead of Python parameters in a library message."""
+    message = re.sub(
+        r"The '(\w+)' parameter must be",
+        lambda m: f"argument {_option(m.group(1))}: must be" if m.group(1) in FIT_PARAMETERS
+        else m.group(0),
+        message,
+    )
+    for name in FIT_PARAMETERS:
+        message = message.replace(f"'{name}'", _option(name))
+        message = re.sub(rf"\b{name}=", _option(name) + "=", message)
+    return message
+
+
+def _show(path):
+    return repr(os.fspath(path))
+
+
+def _info(args, message):
+    if not args.quiet:
+        print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Checks made before anything expensive
+
+
+def _fit_params(args):
+    """SCDV parameters from the options given, the library's defaults otherwise."""
+    params = SCDV().get_params()
+    params["random_state"] = CLI_RANDOM_STATE
+    for name in FIT_PARAMETERS:
+        if hasattr(args, name):
+            params[name] = getattr(args, name)
+    params["verbose"] = 0 if args.quiet else 1
+    return params
+
+
+def _checked_model(params):
+    """An unfitted SCDV with ``params``, or UsageError naming the bad option."""
+    model = SCDV(**params)
+    try:
+        model._validate_params()
+        check_number(params["random_state"], "random_state", kind=numbers.Integral,
+                     low=0, high=2**32 - 1)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(_cli_words(str(exc))) from None
+    return model
+
+
+def _check_inputs_usage(args):
+    if sum(item == STDIO for item in args.inputs) > 1:
+        raise UsageError("standard input '-' can be given only once")
+    try:
+        codecs.lookup(args.encoding)
+    except LookupError:
+        raise UsageError(f"argument --encoding: unknown encoding {args.encoding!r}") from None
+
+
+def _check_targets(targets, force):
+    """Refuse, before any work, outputs that exist or cannot be created.
+
+    ``targets`` is a list of (output path, description used in messages).
+    """
+    seen = {}
+    for path, what in targets:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{what} {_show(path)} is the same file as {seen[real]}")
+        seen[real] = f"{what} {_show(path)}"
+    for path, what in targets:
+        if os.path.isdir(path):
+            raise DataError(f"{what} {_show(path)} is a directory; give a file name")
+        if os.path.lexists(path) and not force:
+            raise DataError(f"{what} {_show(path)} already exists; use --force to "
+                            "overwrite it")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise DataError(f"cannot write {what} {_show(path)}: directory "
+                            f"{_show(directory)} does not exist")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise DataError(f"cannot write {what} {_show(path)}: no permission to "
+                            f"create files in {_show(directory)}")
+
+
+def _read(args, targets):
+    """Documents and ids from the inputs; refuses inputs that are also outputs."""
+    sources = _io.expand_inputs(args.inputs)
+    outputs = {os.path.realpath(p): (p, what) for p, what in targets}
+    for source in sources:
+        if source != STDIO and os.path.realpath(source) in outputs:
+            path, what = outputs[os.path.realpath(source)]
+            raise UsageError(f"{what} {_show(path)} is also an input; write it outside "
+                             "the input directories")
+    texts, ids = _io.read_documents(
+        sources, lines=args.lines, encoding=args.encoding, errors=args.encoding_errors,
+        verbose=0 if args.quiet else 1,
+    )
+    if not texts:
+        where = ", ".join(_show(p) for p in args.inputs)
+        if not sources:
+            found = "no regular files"
+        else:
+            found = f"{len(sources):,} input{'s' if len(sources) > 1 else ''}, all blank"
+        raise DataError(f"no documents to read in {where} ({found}); give files with text")
+    return texts, ids
+
+
+def _fit(model, texts, transform):
+    try:
+        return model.fit_transform(texts) if transform else model.fit(texts)
+    except ValueError as exc:  # empty vocabulary, too few words for the clusters
+        raise DataError(_cli_words(str(exc))) from None
+
+
+def _model_summary(model):
+    return (f"{len(model.vocabulary_):,} words, {model.n_components} clusters x "
+            f"{model.vector_size} dimensions")
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+def cmd_vectorize(args):
+    """``scdv vectorize``: fit (or load) a model and write the inputs' vectors."""
+    to_stdout = args.output == STDIO
+    fmt = args.format or ("svmlight" if to_stdout else "npz")
+    if to_stdout and fmt != "svmlight":
+        raise UsageError(f"-o - writes svmlight to standard output; --format {fmt} needs "
+                         "a file name")
+    given = [name for name in FIT_PARAMETERS if hasattr(args, name)]
+    if args.model is not None:
+        fit_only = [_option(n) for n in given if n not in TRANSFORM_PARAMETERS]
+        if fit_only:
+            raise UsageError(f"{', '.join(fit_only)} only apply when fitting; drop "
+                             f"{'them' if len(fit_only) > 1 else 'it'} or drop --model")
+        if args.save_model is not None:
+            raise UsageError("--save-model saves a model fitted here; with --model "
+                             "nothing is fitted")
+    if args.save_model == STDIO:
+        raise UsageError("--save-model needs a file name, not -")
+    _check_inputs_usage(args)
+    params = _fit_params(args)
+    model = _checked_model(params) if args.model is None else None
+
+    targets = []
+    if not to_stdout:
+        targets += [(args.output, "output"), (_io.ids_path(args.output), "ids file")]
+    if args.save_model is not None:
+        targets.append((args.save_model, "model file"))
+    _check_targets(targets, args.force)
+
+    if args.model is not None:
+        model = load(args.model)
+        model.set_params(verbose=params["verbose"])
+        if hasattr(args, "batch_size"):
+            model.set_params(batch_size=args.batch_size)
+    width = model.n_components * model.vector_size
+
+    texts, ids = _read(args, targets)
+    if fmt == "npy":
+        need = _io.dense_nbytes(len(texts), width)
+        if need > args.max_dense_mb * MIB:
+            raise DataError(
+                f"a dense {len(texts):,} x {width:,} float32 array needs "
+                f"{need / MIB:,.1f} MiB, over --max-dense-mb {args.max_dense_mb:g}; "
+                "use --format npz, or raise --max-dense-mb")
+
+    if args.model is None:
+        X = _fit(model, texts, transform=True)
+    else:
+        X = model.transform(texts)
+
+    with _io.StagedOutputs(force=args.force) as staged:
+        if args.save_model is not None:
+            model.save(staged.reserve(args.save_model))
+        sidecar = _io.stage_vectors(staged, X, args.output, fmt, ids)
+
+    kind = {"npz": "CSR", "svmlight": "svmlight", "npy": "dense float32"}[fmt]
+    where = "standard output (ids not written)" if to_stdout else args.output
+    message = (f"wrote {X.shape[0]:,} x {X.shape[1]:,} {kind} ({X.nnz:,} non-zeros) "
+               f"to {where}")
+    if sidecar is not None:
+        message += f"; ids in {sidecar}"
+    if args.save_model is not None:
+        message += f"; model ({_model_summary(model)}) in {args.save_model}"
+    _info(args, message)
+    return EXIT_OK
+
+
+def cmd_fit(args):
+    """``scdv fit``: fit SCDV on the inputs and save the model."""
+    if args.output == STDIO:
+        raise UsageError("argument -o/--output: the model needs a file name, not -")
+    _check_inputs_usage(args)
+    model = _checked_model(_fit_params(args))
+    targets = [(args.output, "model file")]
+    _check_targets(targets, args.force)
+    texts, _ = _read(args, targets)
+    _fit(model, texts, transform=False)
+    with _io.StagedOutputs(force=args.force) as staged:
+        model.save(staged.reserve(args.output))
+    _info(args, f"fitted on {len(texts):,} documents; saved model "
+                f"({_model_summary(model)}) to {args.output}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+
+
+def _error(message, status):
+    text = " ".join(str(message).split())  # always one line
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]  # "scdv: error: no such file ..."
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+    return status
+
+
+@contextlib.contextmanager
+def _step_messages(enabled):
+    """Show the library's INFO log lines (word2vec, GMM steps) as progress notes.
+
+    Only when stderr is a terminal, like the progress bars: the mixture has
+    no bar of its own, and these lines say which step is running.
+    """
+    logger = logging.getLogger("scdv")
+    if not (enabled and sys.stderr.isatty()):
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    handler.setLevel(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _silence_stdout():
+    # After a broken pipe, keep Python's final flush of stdout from failing again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv=None):
+    """Run the ``scdv`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 1 bad data, 2 bad usage, 130 interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else [os.fspath(a) for a in argv]
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        message = str(exc)
+        command = next((a for a in argv if a in COMMANDS), None)
+        if command:  # the top-level parser reports unknown options of a command
+            message = message.replace(f"'{PROG} --help'", f"'{PROG} {command} --help'")
+        return _error(message, EXIT_USAGE)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return _error("interrupted; nothing was written", EXIT_INTERRUPTED)
+
+    with warnings.catch_warnings(), _step_messages(not args.quiet):
+        # Library warnings (e.g. a mixture that did not converge) become one line;
+        # deprecation noise from dependencies is not the user's business.
+        warnings.simplefilter("ignore")
+        if not args.quiet:
+            warnings.filterwarnings("default", category=UserWarning)
+            warnings.filterwarnings("default", category=RuntimeWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except UsageError as exc:
+            return _error(exc, EXIT_USAGE)
+        except (DataError, _io.InputError) as exc:
+            message = str(exc)
+            if getattr(exc, "reason", None) == "decode":
+                message += (" Give the right --encoding (e.g. --encoding latin-1), or "
+                            "--encoding-errors replace to carry on.")
+            return _error(message, EXIT_DATA)
+        except ModelFormatError as exc:
+            return _error(exc, EXIT_DATA)
+        except FileExistsError as exc:
+            return _error(f"{exc} Use --force to overwrite it.", EXIT_DATA)
+        except KeyboardInterrupt:
+            return _error("interrupted; nothing was written", EXIT_INTERRUPTED)
+        except BrokenPipeError:  # e.g. "scdv vectorize ... -o - | head"
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
+        except MemoryError:
+            return _error("out of memory; use fewer documents, a smaller --vector-size "
+                          "or --n-components, or a smaller --batch-size", EXIT_DATA)
+        except OSError as exc:
+            where = f" {_show(exc.filename)}" if exc.filename else ""
+            return _error(f"cannot write{where}: {exc.strerror or exc}", EXIT_DATA)
+        except Exception as exc:
+            if os.environ.get("SCDV_DEBUG"):
+                raise
+            return _error(f"unexpected {type(exc).__name__}: {exc} (this is a bug in "
+                          "scdv; set SCDV_DEBUG=1 for the traceback)", EXIT_DATA)

@@ -1,0 +1,739 @@
+"""The ``scdv`` command and the file helpers under it (scdv._io).
+
+Most tests call ``main([...])`` in-process; a few run the real command as a
+subprocess (``python -m scdv`` and the ``scdv`` console script). One model is
+fitted per module on a tiny corpus, with tiny settings, to stay fast.
+"""
+
+import io
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_svmlight_file
+
+import scdv
+from scdv import SCDV, load
+from scdv import _io
+from scdv._io import (
+    InputError,
+    StagedOutputs,
+    atomic_write,
+    expand_inputs,
+    ids_path,
+    read_documents,
+    write_vectors,
+)
+from scdv.cli import build_parser, main
+
+from .conftest import make_corpus
+
+N_DOCS = 40
+TINY = dict(vector_size=16, n_components=4, min_count=2, epochs=3)
+TINY_ARGS = ["--vector-size", "16", "--n-components", "4", "--min-count", "2",
+             "--epochs", "3"]
+WIDTH = TINY["vector_size"] * TINY["n_components"]
+SCRIPT = Path(sys.executable).with_name("scdv")
+
+
+# ---------------------------------------------------------------------------
+# Helpers and fixtures
+
+
+def run(capsys, *argv):
+    """``main(argv)`` with str arguments; returns (exit code, stdout, stderr)."""
+    code = main([os.fspath(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("scdv: error: "), err
+    assert "Traceback" not in err
+    assert "unexpected" not in err  # a known failure, not a crash caught at the top
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def listing(directory):
+    """Every entry of ``directory``, hidden temporaries included."""
+    return sorted(os.listdir(directory))
+
+
+def same(A, B):
+    return A.shape == B.shape and (sp.csr_matrix(A) != sp.csr_matrix(B)).nnz == 0
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    """A directory of N_DOCS small text files, doc00.txt ... in order."""
+    directory = tmp_path_factory.mktemp("corpus")
+    docs, _ = make_corpus(n_docs=N_DOCS, length=30)
+    for i, text in enumerate(docs):
+        (directory / f"doc{i:02d}.txt").write_text(text, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def texts(corpus_dir):
+    return [p.read_text(encoding="utf-8") for p in sorted(corpus_dir.iterdir())]
+
+
+@pytest.fixture(scope="module")
+def model_path(corpus_dir, tmp_path_factory):
+    """``scdv fit`` once for the module; the saved model's path."""
+    path = tmp_path_factory.mktemp("model") / "model.scdv"
+    assert main(["fit", os.fspath(corpus_dir), "-o", os.fspath(path), *TINY_ARGS,
+                 "-q"]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_path):
+    return load(model_path)
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    directory = tmp_path / "out"
+    directory.mkdir()
+    return directory
+
+
+# ---------------------------------------------------------------------------
+# vectorize: inputs
+
+
+def test_vectorize_directory_fits_and_matches_library(capsys, corpus_dir, texts, out_dir):
+    out = out_dir / "vectors.npz"
+    code, stdout, err = run(capsys, "vectorize", corpus_dir, "-o", out, *TINY_ARGS)
+    assert code == 0, err
+    assert stdout == ""
+    X = sp.load_npz(out)
+    assert sp.isspmatrix_csr(X) and X.dtype == np.float32
+    assert X.shape == (N_DOCS, WIDTH)
+    # random_state defaults to 0 on the command line: the library gives the same rows.
+    expected = SCDV(**TINY, random_state=0).fit_transform(texts)
+    assert same(X, expected)
+    ids = (out_dir / "vectors.npz.ids.txt").read_text(encoding="utf-8").splitlines()
+    assert ids == [os.path.join(os.fspath(corpus_dir), f"doc{i:02d}.txt")
+                   for i in range(N_DOCS)]
+    assert err.strip() == (f"scdv: wrote {N_DOCS} x {WIDTH} CSR ({X.nnz:,} non-zeros) "
+                           f"to {out}; ids in {out}.ids.txt")
+    assert listing(out_dir) == ["vectors.npz", "vectors.npz.ids.txt"]
+
+
+def test_vectorize_with_model_matches_library_transform(capsys, corpus_dir, texts,
+                                                        model, model_path, out_dir):
+    out = out_dir / "v.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out)
+    assert code == 0, err
+    assert same(sp.load_npz(out), model.transform(texts))
+
+
+def test_files_are_one_document_each_in_the_order_given(capsys, corpus_dir, texts, model,
+                                                        model_path, out_dir):
+    first, second = corpus_dir / "doc05.txt", corpus_dir / "doc01.txt"
+    out = out_dir / "two.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, first, second, "-o", out)
+    assert code == 0, err
+    assert same(sp.load_npz(out), model.transform([texts[5], texts[1]]))
+    assert Path(ids_path(out)).read_text().splitlines() == [str(first), str(second)]
+
+
+def test_lines_makes_each_non_blank_line_a_document(capsys, texts, model, model_path,
+                                                    tmp_path, out_dir):
+    source = tmp_path / "lines.txt"
+    source.write_text(f"{texts[0]}\n\n{texts[1]}\r\n   \n{texts[2]}", encoding="utf-8")
+    out = out_dir / "lines.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, "--lines", source,
+                       "-o", out)
+    assert code == 0, err
+    assert same(sp.load_npz(out), model.transform(texts[:3]))
+    assert Path(ids_path(out)).read_text().splitlines() == [
+        f"{source}:1", f"{source}:3", f"{source}:5"]
+
+
+def test_stdin_is_one_document_per_line(capsys, monkeypatch, texts, model, model_path,
+                                        out_dir):
+    data = f"{texts[3]}\n\n{texts[4]}\n".encode("utf-8")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    out = out_dir / "stdin.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, "-", "-o", out)
+    assert code == 0, err
+    assert same(sp.load_npz(out), model.transform(texts[3:5]))
+    assert Path(ids_path(out)).read_text().splitlines() == ["-:1", "-:3"]
+
+
+def test_options_may_follow_and_precede_inputs(capsys, corpus_dir, model_path, out_dir):
+    out = out_dir / "mixed.npz"
+    code, _, err = run(capsys, "vectorize", corpus_dir / "doc00.txt", "-o", out,
+                       corpus_dir / "doc01.txt", "--model", model_path)
+    assert code == 0, err
+    assert sp.load_npz(out).shape == (2, WIDTH)
+
+
+# ---------------------------------------------------------------------------
+# vectorize: outputs
+
+
+def test_svmlight_file_loads_back(capsys, corpus_dir, texts, model, model_path, out_dir):
+    out = out_dir / "v.svm"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--format", "svmlight")
+    assert code == 0, err
+    X, y = load_svmlight_file(os.fspath(out), n_features=WIDTH, zero_based=True)
+    assert np.array_equal(y, np.zeros(N_DOCS))
+    np.testing.assert_allclose(X.toarray(), model.transform(texts).toarray(), rtol=1e-6)
+    assert len(Path(ids_path(out)).read_text().splitlines()) == N_DOCS
+
+
+def test_npy_is_dense_float32(capsys, corpus_dir, texts, model, model_path, out_dir):
+    out = out_dir / "v.npy"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--format", "npy")
+    assert code == 0, err
+    dense = np.load(out)
+    assert dense.dtype == np.float32 and dense.shape == (N_DOCS, WIDTH)
+    assert np.array_equal(dense, model.transform(texts).toarray())
+    assert "dense float32" in err
+
+
+def test_dash_output_writes_svmlight_to_stdout_and_no_sidecar(capsys, corpus_dir, texts,
+                                                              model, model_path, out_dir,
+                                                              monkeypatch):
+    monkeypatch.chdir(out_dir)
+    code, stdout, err = run(capsys, "vectorize", "--model", model_path, corpus_dir,
+                            "-o", "-")
+    assert code == 0, err
+    assert len(stdout.splitlines()) == N_DOCS
+    X, y = load_svmlight_file(io.BytesIO(stdout.encode()), n_features=WIDTH,
+                              zero_based=True)
+    np.testing.assert_allclose(X.toarray(), model.transform(texts).toarray(), rtol=1e-6)
+    assert "ids not written" in err
+    assert listing(out_dir) == []
+
+
+def test_max_dense_mb_refuses_before_fitting(capsys, corpus_dir, out_dir, monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before refusing")
+
+    monkeypatch.setattr(SCDV, "fit_transform", no_fit)
+    out = out_dir / "v.npy"
+    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out, "--format", "npy",
+                       "--max-dense-mb", "0.001", *TINY_ARGS)
+    assert code == 1
+    assert_one_error_line(err, "--max-dense-mb", f"{N_DOCS} x {WIDTH}", "--format npz")
+    assert listing(out_dir) == []
+
+
+def test_max_dense_mb_allows_what_fits(capsys, corpus_dir, model_path, out_dir):
+    need_mb = N_DOCS * WIDTH * 4 / 2**20
+    out = out_dir / "v.npy"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--format", "npy", "--max-dense-mb", str(need_mb * 1.01))
+    assert code == 0, err
+    assert out.exists()
+
+
+def test_save_model_keeps_the_fitted_model(capsys, corpus_dir, texts, out_dir):
+    out, saved = out_dir / "v.npz", out_dir / "m.scdv"
+    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out, "--save-model", saved,
+                       *TINY_ARGS)
+    assert code == 0, err
+    reloaded = load(saved)
+    assert reloaded.get_params()["vector_size"] == TINY["vector_size"]
+    np.testing.assert_allclose(reloaded.transform(texts).toarray(),
+                               sp.load_npz(out).toarray(), atol=1e-6)
+    assert f"in {saved}" in err
+    assert listing(out_dir) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+
+
+def test_fit_saves_a_loadable_model(capsys, model, model_path):
+    assert model.word_vectors_.shape[1] == TINY["vector_size"]
+    assert model.word_cluster_proba_.shape[1] == TINY["n_components"]
+    assert model.get_params()["random_state"] == 0
+    assert listing(model_path.parent) == ["model.scdv"]
+
+
+def test_fit_reports_what_it_saved(capsys, corpus_dir, out_dir):
+    path = out_dir / "m.scdv"
+    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS)
+    assert code == 0, err
+    assert f"fitted on {N_DOCS} documents" in err and str(path) in err
+    assert load(path).n_components == TINY["n_components"]
+
+
+def test_quiet_prints_nothing(capsys, corpus_dir, model_path, out_dir):
+    code, stdout, err = run(capsys, "vectorize", "-q", "--model", model_path, corpus_dir,
+                            "-o", out_dir / "v.npz")
+    assert (code, stdout, err) == (0, "", "")
+
+
+def test_parameter_defaults_are_the_library_defaults():
+    parser = build_parser()
+    args = parser.parse_args(["vectorize", "x", "-o", "y"])
+    from scdv.cli import _fit_params
+
+    params = _fit_params(args)
+    library = SCDV().get_params()
+    for name, value in params.items():
+        if name not in ("random_state", "verbose"):
+            assert value == library[name], name
+    assert params["random_state"] == 0
+    assert params["verbose"] == 1
+
+
+def test_options_reach_the_model(capsys, corpus_dir, out_dir):
+    path = out_dir / "m.scdv"
+    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS,
+                       "--covariance-type", "diag", "--sparsity-percentage", "0.1",
+                       "--window", "3", "--random-state", "7", "--batch-size", "5")
+    assert code == 0, err
+    params = load(path).get_params()
+    assert (params["covariance_type"], params["sparsity_percentage"], params["window"],
+            params["random_state"], params["batch_size"]) == ("diag", 0.1, 3, 7, 5)
+
+
+# ---------------------------------------------------------------------------
+# --force and existing outputs
+
+
+@pytest.mark.parametrize("existing", ["v.npz", "v.npz.ids.txt", "m.scdv"])
+def test_existing_output_is_refused_before_fitting(capsys, corpus_dir, out_dir, existing,
+                                                   monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before refusing")
+
+    monkeypatch.setattr(SCDV, "fit_transform", no_fit)
+    (out_dir / existing).write_text("keep me")
+    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+                       "--save-model", out_dir / "m.scdv", *TINY_ARGS)
+    assert code == 1
+    assert_one_error_line(err, existing, "already exists", "use --force")
+    assert listing(out_dir) == [existing]
+    assert (out_dir / existing).read_text() == "keep me"
+
+
+def test_fit_refuses_existing_model(capsys, corpus_dir, out_dir):
+    (out_dir / "m.scdv").write_text("keep me")
+    code, _, err = run(capsys, "fit", corpus_dir, "-o", out_dir / "m.scdv", *TINY_ARGS)
+    assert code == 1
+    assert_one_error_line(err, "m.scdv", "--force")
+    assert (out_dir / "m.scdv").read_text() == "keep me"
+
+
+def test_force_overwrites(capsys, corpus_dir, model_path, out_dir):
+    out = out_dir / "v.npz"
+    out.write_text("old")
+    Path(ids_path(out)).write_text("old")
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--force")
+    assert code == 0, err
+    assert sp.load_npz(out).shape == (N_DOCS, WIDTH)
+    assert len(Path(ids_path(out)).read_text().splitlines()) == N_DOCS
+    assert listing(out_dir) == ["v.npz", "v.npz.ids.txt"]
+
+
+# ---------------------------------------------------------------------------
+# Errors: one line, the right exit code, nothing written
+
+
+def _bad_model(directory):
+    path = directory / "bad.scdv"
+    path.write_bytes(b"this is not a model")
+    return path
+
+
+def _empty_dir(directory):
+    path = directory / "empty"
+    path.mkdir()
+    return path
+
+
+def _latin1_file(directory):
+    path = directory / "latin1.txt"
+    path.write_bytes("caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\n".encode("latin-1"))
+    return path
+
+
+DATA_ERRORS = {
+    # name: (extra argv built from (corpus_dir, tmp_path), fragments in the message)
+    "missing input": (lambda c, t: [t / "nope.txt", *TINY_ARGS], ["nope.txt"]),
+    "undecodable file": (lambda c, t: [c, _latin1_file(t), *TINY_ARGS],
+                         ["latin1.txt", "utf-8", "--encoding"]),
+    "empty directory": (lambda c, t: [_empty_dir(t), *TINY_ARGS],
+                        ["no documents", "empty"]),
+    "vocabulary too small": (lambda c, t: [c, *TINY_ARGS, "--n-components", "500"],
+                             ["--n-components", "500"]),
+    "empty vocabulary": (lambda c, t: [c, *TINY_ARGS, "--min-count", "100000"],
+                         ["--min-count", "vocabulary is empty"]),
+    "bad model file": (lambda c, t: [c, "--model", _bad_model(t)], ["bad.scdv"]),
+    "missing model file": (lambda c, t: [c, "--model", t / "none.scdv"], ["none.scdv"]),
+    "output directory missing": (lambda c, t: [c, *TINY_ARGS, "-o", t / "no" / "v.npz"],
+                                 ["does not exist"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DATA_ERRORS))
+def test_bad_data_exits_1_with_one_line(capsys, corpus_dir, tmp_path, out_dir, case):
+    build, fragments = DATA_ERRORS[case]
+    code, stdout, err = run(capsys, "vectorize", "-o", out_dir / "v.npz",
+                            *build(corpus_dir, tmp_path))
+    assert code == 1
+    assert_one_error_line(err, *fragments)
+    assert stdout == ""
+    assert listing(out_dir) == []
+
+
+USAGE_ERRORS = {
+    "negative vector size": (["--vector-size", "-3"], ["--vector-size", "-3"]),
+    "zero components": (["--n-components", "0"], ["--n-components"]),
+    "bad sparsity": (["--sparsity-percentage", "2"], ["--sparsity-percentage"]),
+    "negative random state": (["--random-state", "-1"], ["--random-state"]),
+    "not an int": (["--epochs", "three"], ["--epochs", "three"]),
+    "unknown option": (["--frobnicate"], ["--frobnicate", "scdv vectorize --help"]),
+    "bad choice": (["--covariance-type", "round"], ["--covariance-type"]),
+    "unknown encoding": (["--encoding", "no-such-codec"], ["--encoding"]),
+    "negative max dense": (["--max-dense-mb", "-1"], ["--max-dense-mb"]),
+    "npz to stdout": (["-o", "-", "--format", "npz"], ["-o -", "svmlight"]),
+    "stdin twice": (["-", "-"], ["standard input"]),
+    "fit option with model": (["--model", "m.scdv", "--epochs", "3"],
+                              ["--epochs", "--model"]),
+    "save-model with model": (["--model", "m.scdv", "--save-model", "x.scdv"],
+                              ["--save-model"]),
+    "save-model over output": (["--save-model", "v.npz"], ["same file"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
+def test_bad_usage_exits_2_with_one_line(capsys, corpus_dir, out_dir, case, monkeypatch):
+    monkeypatch.chdir(out_dir)
+    extra, fragments = USAGE_ERRORS[case]
+    argv = ["vectorize", corpus_dir, *extra]
+    if "-o" not in extra:
+        argv += ["-o", "v.npz"]
+    code, stdout, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(err, *fragments)
+    assert stdout == ""
+    assert listing(out_dir) == []
+
+
+@pytest.mark.parametrize("argv", [[], ["frob"], ["vectorize"], ["fit", "x"],
+                                  ["fit", "x", "-o", "-"]])
+def test_bad_command_lines_exit_2(capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(err)
+
+
+def test_output_that_is_also_an_input_is_refused(capsys, tmp_path, corpus_dir,
+                                                 model_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text((corpus_dir / "doc00.txt").read_text())
+    (docs / "v.npz").write_text("an earlier output")
+    code, _, err = run(capsys, "vectorize", "--model", model_path, docs,
+                       "-o", docs / "v.npz", "--force")
+    assert code == 2
+    assert_one_error_line(err, "v.npz", "also an input")
+    assert (docs / "v.npz").read_text() == "an earlier output"
+
+
+def test_encoding_errors_replace_reads_undecodable_file(capsys, tmp_path, corpus_dir,
+                                                        model_path, out_dir):
+    bad = _latin1_file(tmp_path)
+    out = out_dir / "v.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, bad, "-o", out,
+                       "--encoding-errors", "replace")
+    assert code == 0, err
+    assert sp.load_npz(out).shape == (1, WIDTH)
+
+
+def test_encoding_option_decodes_latin1(tmp_path):
+    bad = _latin1_file(tmp_path)
+    texts, _ = read_documents([bad], encoding="latin-1")
+    assert texts == ["caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\n"]
+
+
+def test_interrupt_during_fit_exits_130_and_writes_nothing(capsys, corpus_dir, out_dir,
+                                                           monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SCDV, "fit_transform", interrupted)
+    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+                       *TINY_ARGS)
+    assert code == 130
+    assert_one_error_line(err, "interrupted")
+    assert listing(out_dir) == []
+
+
+def test_interrupt_while_writing_leaves_no_partial_file(capsys, corpus_dir, out_dir,
+                                                        monkeypatch):
+    def interrupted(handle, X, fmt):
+        handle.write(b"half a matrix")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_io, "_write_matrix", interrupted)
+    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+                       "--save-model", out_dir / "m.scdv", *TINY_ARGS)
+    assert code == 130
+    assert_one_error_line(err, "interrupted")
+    assert listing(out_dir) == []  # no output, sidecar, model or .part file
+
+
+def test_write_failure_is_one_line_and_leaves_nothing(capsys, corpus_dir, model_path,
+                                                      out_dir, monkeypatch):
+    def disk_full(handle, X, fmt):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io, "_write_matrix", disk_full)
+    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir,
+                       "-o", out_dir / "v.npz")
+    assert code == 1
+    assert_one_error_line(err, "No space left on device")
+    assert listing(out_dir) == []
+
+
+# ---------------------------------------------------------------------------
+# Help and version
+
+
+@pytest.mark.parametrize("command, example", [
+    ([], "scdv vectorize corpus/ -o vectors.npz"),
+    (["vectorize"], "scdv vectorize --model model.scdv new/ -o new.npz"),
+    (["fit"], "scdv fit corpus/ -o model.scdv"),
+])
+def test_help_exits_0_and_shows_an_example(capsys, command, example):
+    code, stdout, _ = run(capsys, *command, "--help")
+    assert code == 0
+    assert "examples:" in stdout and example in stdout
+
+
+def test_vectorize_help_documents_sidecar_stdout_and_seed(capsys):
+    _, stdout, _ = run(capsys, "vectorize", "--help")
+    flat = " ".join(stdout.split())
+    assert "OUT.ids.txt" in flat
+    assert "ids are not written" in flat
+    assert "default: 0 on the command line" in flat
+    for option in ("--tokenizer", "--vector-size", "--window", "--min-count", "--negative",
+                   "--sample", "--epochs", "--n-components", "--covariance-type",
+                   "--gmm-max-iter", "--sparsity-percentage", "--workers",
+                   "--batch-size", "--random-state", "--lines", "--encoding",
+                   "--encoding-errors", "--format", "--max-dense-mb", "--model",
+                   "--save-model", "--force", "--quiet"):
+        assert option in stdout, option
+
+
+def test_version(capsys):
+    code, stdout, _ = run(capsys, "--version")
+    assert code == 0
+    assert stdout.strip() == f"scdv {scdv.__version__}"
+
+
+# ---------------------------------------------------------------------------
+# As a real process
+
+
+def _run_process(argv, **kwargs):
+    return subprocess.run(argv, capture_output=True, timeout=120, **kwargs)
+
+
+def test_python_m_scdv_vectorizes(corpus_dir, texts, model, model_path, tmp_path):
+    out = tmp_path / "v.npz"
+    result = _run_process([sys.executable, "-m", "scdv", "vectorize", "--model",
+                           model_path, corpus_dir, "-o", out], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert same(sp.load_npz(out), model.transform(texts))
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="scdv console script not installed")
+def test_console_script_reads_stdin_and_writes_stdout(texts, model, model_path, tmp_path):
+    result = _run_process([SCRIPT, "vectorize", "--model", model_path, "-", "-o", "-"],
+                          input="\n".join(texts[:5]).encode(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    X, _ = load_svmlight_file(io.BytesIO(result.stdout), n_features=WIDTH,
+                              zero_based=True)
+    np.testing.assert_allclose(X.toarray(), model.transform(texts[:5]).toarray(),
+                               rtol=1e-6)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="scdv console script not installed")
+@pytest.mark.parametrize("argv, status", [
+    (["vectorize", "missing-dir", "-o", "v.npz"], 1),
+    (["fit", "missing-dir", "-o", "m.scdv", "--vector-size", "-1"], 2),
+])
+def test_console_script_errors(tmp_path, argv, status):
+    result = _run_process([SCRIPT, *argv], cwd=tmp_path)
+    assert result.returncode == status
+    err = result.stderr.decode()
+    assert_one_error_line(err)
+    assert result.stdout == b""
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------
+# scdv._io on its own
+
+
+def test_directories_are_walked_in_sorted_path_order(tmp_path):
+    root = tmp_path / "d"
+    (root / "a").mkdir(parents=True)
+    for name in ("b.txt", "a/z.txt", "a.txt", ".hidden"):
+        (root / name).write_text(name)
+    texts, ids = read_documents([root])
+    assert ids == [os.path.join(root, n) for n in (".hidden", "a.txt", "a/z.txt", "b.txt")]
+    assert texts == [".hidden", "a.txt", "a/z.txt", "b.txt"]
+
+
+def test_walk_skips_links_to_directories_and_special_files(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "real.txt").write_text("real")
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    (root / "link.txt").symlink_to(root / "real.txt")
+    (root / "dangling").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(root / "fifo")
+    assert expand_inputs([root]) == [os.path.join(root, "link.txt"),
+                                     os.path.join(root, "real.txt")]
+
+
+def test_explicit_fifo_is_read(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "wb") as handle:
+            handle.write(b"one\ntwo\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        texts, ids = read_documents([fifo], lines=True)
+    finally:
+        writer.join(timeout=10)
+    assert texts == ["one", "two"] and ids == [f"{fifo}:1", f"{fifo}:2"]
+
+
+def test_read_documents_missing_path(tmp_path):
+    with pytest.raises(InputError, match="nope") as info:
+        read_documents([tmp_path / "nope"])
+    assert info.value.reason == "missing"
+    assert isinstance(info.value, scdv.ScdvError)
+
+
+def test_read_documents_undecodable_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"fine\nstill fine\nbad \xff here\n")
+    with pytest.raises(InputError, match=r"bad\.txt.*0xff.*line 3") as info:
+        read_documents([path])
+    assert info.value.reason == "decode" and info.value.path == str(path)
+    texts, _ = read_documents([path], errors="replace")
+    assert "\ufffd" in texts[0]
+    texts, _ = read_documents([path], errors="ignore")
+    assert texts == ["fine\nstill fine\nbad  here\n"]
+
+
+def test_read_documents_unreadable_file(tmp_path, monkeypatch):
+    path = tmp_path / "secret.txt"
+    path.write_text("x")
+
+    def denied(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", os.fspath(file))
+
+    monkeypatch.setattr(_io, "open", denied, raising=False)  # works even as root
+    with pytest.raises(InputError, match="secret.txt.*Permission denied") as info:
+        read_documents([path])
+    assert info.value.reason == "unreadable"
+
+
+def test_read_documents_stdin_text_and_bytes():
+    assert read_documents(["-"], stdin=io.StringIO("a\n\nb")) == (["a", "b"], ["-:1", "-:3"])
+    latin = io.BytesIO("caf\u00e9\n".encode("latin-1"))
+    assert read_documents(["-"], stdin=latin, encoding="latin-1") == (["caf\u00e9"], ["-:1"])
+    with pytest.raises(InputError, match="stdin"):
+        read_documents(["-"], stdin=io.BytesIO(b"\xff\n"))
+
+
+def test_read_documents_refuses_unknown_encoding(tmp_path):
+    with pytest.raises(ValueError, match="no-such"):
+        read_documents([tmp_path], encoding="no-such")
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write(path, lambda h: h.write(b"one"))
+    assert path.read_bytes() == b"one"
+    with pytest.raises(FileExistsError):
+        atomic_write(path, lambda h: h.write(b"two"))
+
+    def broken(handle):
+        handle.write(b"half")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, broken, force=True)
+    assert path.read_bytes() == b"one"
+    atomic_write(path, lambda h: h.write(b"three"), force=True)
+    assert path.read_bytes() == b"three"
+    assert listing(tmp_path) == ["f.bin"]
+
+
+def test_staged_outputs_are_all_or_nothing_and_follow_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with StagedOutputs() as staged:
+                staged.open(tmp_path / "a").write(b"a")
+                staged.open(tmp_path / "b").write(b"b")
+                raise KeyboardInterrupt
+        assert listing(tmp_path) == []
+        with StagedOutputs() as staged:
+            staged.open(tmp_path / "a").write(b"a")
+            staged.open(tmp_path / "b").write(b"b")
+        assert listing(tmp_path) == ["a", "b"]
+        assert stat.S_IMODE(os.stat(tmp_path / "a").st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "svmlight", "npy"])
+def test_write_vectors_round_trips(tmp_path, fmt):
+    X = sp.random(5, 7, density=0.4, format="csr", dtype=np.float32, random_state=0)
+    path = tmp_path / f"x.{fmt}"
+    sidecar = write_vectors(X, path, fmt, [f"d{i}" for i in range(5)])
+    assert sidecar == f"{path}.ids.txt"
+    if fmt == "npz":
+        back = sp.load_npz(path)
+    elif fmt == "npy":
+        back = np.load(path)
+    else:
+        back, _ = load_svmlight_file(os.fspath(path), n_features=7, zero_based=True)
+    np.testing.assert_allclose(sp.csr_matrix(back).toarray(), X.toarray(), rtol=1e-6)
+    assert Path(sidecar).read_text().splitlines() == [f"d{i}" for i in range(5)]
+
+
+def test_write_vectors_keeps_one_id_per_line(tmp_path):
+    X = sp.csr_matrix(np.eye(2, dtype=np.float32))
+    sidecar = write_vectors(X, tmp_path / "x.npz", "npz", ["odd\nname", "plain"])
+    assert Path(sidecar).read_text().splitlines() == ["odd\\nname", "plain"]
+
+
+def test_write_vectors_checks_ids_and_format(tmp_path):
+    X = sp.csr_matrix(np.eye(2, dtype=np.float32))
+    with pytest.raises(ValueError, match="ids"):
+        write_vectors(X, tmp_path / "x.npz", "npz", ["only one"])
+    with pytest.raises(ValueError, match="format"):
+        write_vectors(X, tmp_path / "x.bin", "parquet", ["a", "b"])
+    assert listing(tmp_path) == []

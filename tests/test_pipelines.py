@@ -1,0 +1,325 @@
+"""Tests for the classification pipelines (pipelines/).
+
+Unit tests use hand-made inputs and need no corpus. The end-to-end ``--quick``
+runs read the real corpora and are skipped when they are absent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import ndcg_score
+
+from pipelines import classify, evaluate, tokens
+from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
+from pipelines.features import ColumnSlice, build_features, w2v_average
+from pipelines.models import decision_scores, make_classifier, make_stacking
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_precision_at_1_hand_made():
+    y = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1], [1, 1, 0]])
+    scores = np.array([
+        [0.9, 0.1, 0.0],   # top label 0: true
+        [0.8, 0.1, 0.3],   # top label 0: false
+        [-1.0, -2.0, -0.5],  # top label 2: true (all scores negative)
+        [0.2, 0.7, 0.1],   # top label 1: true
+    ])
+    assert evaluate.precision_at_k(y, scores, 1) == pytest.approx(0.75)
+    # Ties go to the lower label index, whatever the sort algorithm.
+    assert evaluate.precision_at_k([[0, 1]], [[0.5, 0.5]], 1) == 0.0
+    assert evaluate.precision_at_k([[1, 0]], [[0.5, 0.5]], 1) == 1.0
+    # P@2 counts hits among the two best labels.
+    assert evaluate.precision_at_k(y, scores, 2) == pytest.approx((1 + 1 + 1 + 2) / 8)
+
+
+def test_ndcg_at_1_hand_made_and_against_sklearn():
+    y = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    scores = np.array([[0.9, 0.1, 0.0], [0.8, 0.1, 0.3], [0.1, 0.2, 0.7]])
+    # At k=1 the ideal DCG is 1 for any row with a label: nDCG@1 = P@1.
+    assert evaluate.ndcg_at_k(y, scores, 1) == pytest.approx(2 / 3)
+    assert evaluate.ndcg_at_k(y, scores, 1) == pytest.approx(ndcg_score(y, scores, k=1))
+    # Row 2 at k=2: ranks (0, 2), hit at rank 2 -> (1/log2 3) / (1 + 1/log2 3).
+    row = (1 / np.log2(3)) / (1 + 1 / np.log2(3))
+    assert evaluate.ndcg_at_k(y, scores, 2) == pytest.approx((1 + row + 1) / 3)
+    rng = np.random.default_rng(0)
+    y_rand = (rng.random((50, 6)) < 0.3).astype(int)
+    y_rand[:, 0] |= ~y_rand.any(axis=1)  # every row has a label
+    s_rand = rng.normal(size=(50, 6))
+    for k in (1, 3):
+        assert evaluate.ndcg_at_k(y_rand, s_rand, k) == pytest.approx(
+            ndcg_score(y_rand, s_rand, k=k))
+    # A row with no true label scores 0, not NaN.
+    assert evaluate.ndcg_at_k([[0, 0]], [[0.3, 0.1]], 1) == 0.0
+
+
+def test_multilabel_metrics_perfect_and_ranges():
+    y = np.array([[1, 0, 1], [0, 1, 0]])
+    perfect = np.where(y > 0, 1.0, -1.0)
+    m = evaluate.multilabel_metrics(y, perfect)
+    assert set(m) == {"precision_at_1", "ndcg_at_1", "coverage", "lrap", "f1_weighted",
+                      "f1_micro"}
+    assert m["precision_at_1"] == m["ndcg_at_1"] == m["lrap"] == m["f1_micro"] == 1.0
+    assert m["coverage"] == pytest.approx(1.5)  # mean number of true labels
+    worst = -perfect
+    m = evaluate.multilabel_metrics(y, worst)
+    assert m["precision_at_1"] == 0.0 and m["f1_micro"] == 0.0
+
+
+def test_single_label_metrics_and_confused_pairs():
+    names = ["a", "b", "c"]
+    y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 1, 0, 2, 1, 2])
+    m = evaluate.single_label_metrics(y_true, y_pred)
+    assert m["accuracy"] == pytest.approx(4 / 8)
+    assert 0 <= m["f1_macro"] <= 1
+    ids = [f"d{i}" for i in range(8)]
+    pairs = evaluate.confused_pairs(y_true, y_pred, ids, names)
+    assert pairs[0] == {"true": "a", "predicted": "b", "count": 2, "rate": pytest.approx(2 / 3),
+                        "ids": ["d1", "d2"]}
+    assert {(p["true"], p["predicted"]) for p in pairs} == {("a", "b"), ("b", "a"), ("c", "b")}
+    ml = evaluate.multilabel_confused_pairs(
+        np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0]]),
+        np.array([[0, 0, 1], [0, 0, 1], [0, 1, 1]]), ["x", "y", "z"], names)
+    assert ml == [{"true": "a", "predicted": "c", "count": 2, "rate": 1.0, "ids": ["x", "y"]}]
+
+
+def test_decision_scores_rank_never_seen_labels_last():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    Y = np.zeros((60, 3), dtype=int)
+    Y[:, 0] = X[:, 0] > 0
+    Y[:, 1] = X[:, 1] > 0
+    # Label 2 never occurs in training: scikit-learn scores it 0 for every row.
+    clf = make_classifier("linearsvc", multilabel=True)
+    with pytest.warns(UserWarning, match="present in all training examples"):
+        clf.fit(X, Y)
+    scores = decision_scores(clf, X)
+    assert np.all(scores[:, 2] < scores[:, :2].min())
+
+
+# --------------------------------------------------------------------------- token cache
+
+
+def test_token_cache_hit_skips_tokenizer(tmp_path, monkeypatch):
+    calls = []
+
+    def counting_tokenizer(text):
+        calls.append(text)
+        return text.lower().split()
+
+    monkeypatch.setattr(tokens, "make_tokenizer", lambda *a, **k: counting_tokenizer)
+    texts = ["Alpha beta", "gamma DELTA delta", ""]
+    first = tokens.tokenize_corpus(texts, "english", cache_dir=tmp_path, progress=False)
+    assert first == [["alpha", "beta"], ["gamma", "delta", "delta"], []]
+    assert len(calls) == 3
+    files = list((tmp_path / "tokens").glob("*.jsonl.gz"))
+    assert len(files) == 1
+
+    second = tokens.tokenize_corpus(texts, "english", cache_dir=tmp_path, progress=False)
+    assert second == first
+    assert len(calls) == 3  # served from the cache
+
+    # Any change of the texts or of the tokenizer settings is a new key.
+    tokens.tokenize_corpus(texts[::-1], "english", cache_dir=tmp_path, progress=False)
+    assert len(calls) == 6
+    tokens.tokenize_corpus(texts, "english", cache_dir=tmp_path, stop_words=["beta"],
+                           progress=False)
+    assert len(calls) == 9
+    assert len(list((tmp_path / "tokens").glob("*.jsonl.gz"))) == 3
+
+    # A damaged cache file is ignored and rewritten, never trusted.
+    files[0].write_bytes(b"not gzip")
+    again = tokens.tokenize_corpus(texts, "english", cache_dir=tmp_path, progress=False)
+    assert again == first and len(calls) == 12
+
+
+def test_hashes_respect_boundaries():
+    assert tokens.hash_texts(["ab", "c"]) != tokens.hash_texts(["a", "bc"])
+    assert tokens.hash_tokens([["a", "b"], ["c"]]) != tokens.hash_tokens([["a"], ["b", "c"]])
+
+
+def test_token_cache_uses_scdv_cache_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCDV_CACHE", str(tmp_path / "c"))
+    assert tokens.default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("SCDV_CACHE")
+    assert tokens.default_cache_dir() == Path.home() / ".cache" / "scdv"
+
+
+# --------------------------------------------------------------------------- stacking helper
+
+
+def test_column_slice_selects_block_sparse_and_dense():
+    X = np.arange(12, dtype=float).reshape(3, 4)
+    np.testing.assert_array_equal(ColumnSlice(1, 3).fit_transform(X), X[:, 1:3])
+    Xs = sp.csr_matrix(X)
+    out = ColumnSlice(2).fit(Xs).transform(Xs)
+    assert sp.issparse(out) and out.shape == (3, 2)
+    np.testing.assert_array_equal(out.toarray(), X[:, 2:])
+    with pytest.raises(ValueError, match="does not fit"):
+        ColumnSlice(3, 9).fit(X)
+    with pytest.raises(ValueError, match="columns"):
+        ColumnSlice(0, 2).fit(X).transform(X[:, :3])
+
+
+def test_stacking_base_estimators_see_only_their_block():
+    rng = np.random.default_rng(0)
+    n = 120
+    y = np.arange(n) % 3
+    # Block A (5 columns) carries the class; block B (7 columns) is noise.
+    A = rng.normal(size=(n, 5)) + np.eye(3, 5)[y] * 3
+    B = rng.normal(size=(n, 7))
+    X = sp.csr_matrix(np.hstack([A, B]))
+    stack = make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
+                          n_splits=3, seed=0)
+    stack.fit(X, y)
+    scdv_pipe, tfidf_pipe = stack.estimators_
+    assert scdv_pipe["clf"].coef_.shape[1] == 5
+    assert tfidf_pipe["clf"].coef_.shape[1] == 7
+    assert stack.score(X, y) > 0.9
+    assert decision_scores(stack, X).shape == (n, 3)
+
+
+def test_build_features_w2v_avg_and_stacking_blocks(tmp_path):
+    from tests.conftest import make_corpus
+
+    docs, labels = make_corpus(60)
+    toks = [d.lower().rstrip(".").split() for d in docs]
+    params = dict(vector_size=8, n_components=3, min_count=2, epochs=2, window=3,
+                  negative=3, random_state=0)
+    fs = build_features("stacking", train_texts=docs[:40], test_texts=docs[40:],
+                        train_tokens=toks[:40], test_tokens=toks[40:], language="english",
+                        scdv_params=params, cache_dir=tmp_path)
+    assert fs.blocks["scdv"] == (0, 24)
+    assert fs.blocks["tfidf"][0] == 24 and fs.blocks["tfidf"][1] == fs.X_train.shape[1]
+    assert fs.X_test.shape[1] == fs.X_train.shape[1]
+    assert len(list((tmp_path / "models").glob("*.scdv"))) == 1
+    # The same fit is reused from the disk cache (no refit: fit time 0).
+    again = build_features("w2v-avg", train_texts=docs[:40], test_texts=docs[40:],
+                           train_tokens=toks[:40], test_tokens=toks[40:], language="english",
+                           scdv_params=params, cache_dir=tmp_path)
+    assert again.info["scdv_cache_hit"] and again.X_train.shape == (40, 8)
+    from scdv import SGNSWord2Vec
+    model = SGNSWord2Vec(vector_size=8, min_count=2, epochs=2, window=3, negative=3,
+                         random_state=0).fit(toks[:40])
+    np.testing.assert_allclose(w2v_average(model, toks[:5]), model.transform(toks[:5]),
+                               atol=1e-6)
+
+
+# --------------------------------------------------------------------------- CLI errors
+
+
+def test_cli_missing_data_is_one_line_exit_1(tmp_path, capsys):
+    status = classify.main(["--dataset", "reuters", "--quick", "--data-dir",
+                            str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1 and "Reuters" in err[0] and "nowhere" in err[0]
+    assert "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--dataset", "imdb"],
+    ["--dataset", "20ng", "--cv", "1"],
+    ["--dataset", "20ng", "--c-grid", "1,-2"],
+    ["--dataset", "20ng", "--method", "bert"],
+])
+def test_cli_bad_options_exit_2_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        classify.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0]
+
+
+def test_run_rejects_bad_values():
+    with pytest.raises(classify.UsageError, match="classifier"):
+        classify.run("20ng", classifier="svm")
+    with pytest.raises(classify.UsageError, match="cv"):
+        classify.run("20ng", cv=1)
+
+
+# --------------------------------------------------------------------------- quick runs
+
+TOP_KEYS = {"dataset", "protocol", "method", "params", "metrics", "cv", "timings_s",
+            "versions", "report", "errors", "n_train", "n_test", "quick"}
+
+
+def _require(name):
+    """Skip unless the corpus can be read (no download is attempted)."""
+    if resolve_data_dir() is None:
+        pytest.skip("no corpus folder: set SCDV_DATA or provide ../shared/data")
+    try:
+        load_dataset(name, "all" if name == "livedoor" else "test",
+                     download_if_missing=False)
+    except DatasetNotFoundError as exc:
+        pytest.skip(f"{name} corpus not available: {str(exc).splitlines()[0]}")
+
+
+def _check_schema(result, dataset):
+    assert TOP_KEYS <= set(result)
+    assert result["dataset"] == dataset and result["quick"] is True
+    assert result["protocol"] == "inductive"
+    assert set(result["versions"]) == {"python", "numpy", "scipy", "sklearn", "gensim", "scdv"}
+    for stage in ("load", "tokenize", "fit_scdv", "vectorize", "grid_search", "predict",
+                  "total"):
+        assert result["timings_s"][stage] >= 0
+    assert result["params"]["quick_config"] is not None
+    json.dumps(result)  # JSON-ready
+    for value in result["metrics"].values():
+        assert np.isfinite(value)
+
+
+def test_quick_20ng_through_main(tmp_path, capsys):
+    _require("20ng")
+    out = tmp_path / "r.json"
+    status = classify.main(["--dataset", "20ng", "--quick", "--output", str(out),
+                            "--cache-dir", str(tmp_path / "cache"), "-q"])
+    assert status == 0
+    assert "accuracy" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    _check_schema(result, "20ng")
+    m = result["metrics"]
+    assert {"accuracy", "f1_macro"} <= set(m)
+    assert all(0 <= v <= 1 for v in m.values())
+    assert m["accuracy"] > 3 / 20  # chance is 1/20
+    assert result["n_train"] == 1500 and result["n_test"] == 800
+    assert len(result["cv"]["fold_scores"]) == 3
+    assert len(result["errors"]["most_confused"]) == 5
+    assert all(len(p["ids"]) <= 5 for p in result["errors"]["most_confused"])
+
+
+def test_quick_reuters(tmp_path):
+    _require("reuters")
+    result = classify.run("reuters", quick=True, cache_dir=tmp_path)
+    _check_schema(result, "reuters")
+    m = result["metrics"]
+    assert set(m) == {"precision_at_1", "ndcg_at_1", "coverage", "lrap", "f1_weighted",
+                      "f1_micro"}
+    for key in ("precision_at_1", "ndcg_at_1", "lrap", "f1_weighted", "f1_micro"):
+        assert 0 <= m[key] <= 1
+    # Always ranking the most frequent label ("earn") first gives P@1 ~ 0.36.
+    assert m["precision_at_1"] > 0.6
+    assert 1 <= m["coverage"] < 20  # 90 labels; random ranking would be ~45
+
+
+def test_quick_livedoor_smaller_with_plots(tmp_path):
+    _require("livedoor")
+    # Smaller than --quick (janome is the slow part): 270 articles, 600 characters.
+    plots = tmp_path / "plots"
+    result = classify.run("livedoor", quick=True, cache_dir=tmp_path, plots_dir=plots,
+                          subset={"n_docs": 270, "max_chars": 600})
+    _check_schema(result, "livedoor")
+    m = result["metrics"]
+    assert all(0 <= v <= 1 for v in m.values())
+    assert m["accuracy"] > 2 / 9  # chance is 1/9
+    assert len(result["cv"]["folds"]) == 5
+    assert set(result["cv"]["std"]) == set(m)
+    names = sorted(p.name for p in plots.glob("*.png"))
+    assert names == ["livedoor-scdv-inductive-confusion.png",
+                     "livedoor-scdv-inductive-folds.png", "livedoor-scdv-inductive-map.png"]
