@@ -110,12 +110,14 @@ FIT_PARAMETERS = {
     "workers": (int, None, "word2vec threads; only 1 gives repeatable vectors"),
     "batch_size": (int, None,
                    "documents vectorised at a time (also applies with --model)"),
+    "n_jobs": (int, None, "threads for vectorising; the vectors do not depend on it "
+                          "(also applies with --model)"),
     "random_state": (int, None, None),  # help written below: its default differs
 }
 #: The command line seeds runs so that they repeat; the library's default is None.
 CLI_RANDOM_STATE = 0
 #: Options that still mean something when a saved model is loaded.
-TRANSFORM_PARAMETERS = ("batch_size",)
+TRANSFORM_PARAMETERS = ("batch_size", "n_jobs")
 
 
 def _option(name):
@@ -156,6 +158,8 @@ def _add_fit_options(parser):
             text = (f"seed of word2vec and the Gaussian mixture (default: "
                     f"{CLI_RANDOM_STATE} on the command line, so that runs repeat; the "
                     f"library's default is {defaults[name]}, a fresh seed each time)")
+        elif name == "n_jobs":
+            text = f"{text} (default: every core)"
         else:
             text = f"{text} (default: {defaults[name]})"
         group.add_argument(
@@ -269,7 +273,8 @@ def build_parser():
                           "MiB (default: %(default)s); checked before fitting")
     out.add_argument("--model", metavar="MODEL",
                      help="load this saved model and only transform (no fitting; the "
-                          "SCDV parameters below, except --batch-size, do not apply)")
+                          "SCDV parameters below, except --batch-size and --n-jobs, do not "
+                          "apply)")
     out.add_argument("--save-model", metavar="PATH",
                      help="also save the model fitted on the inputs here")
     _add_fit_options(vec)
@@ -456,8 +461,9 @@ def cmd_vectorize(args):
     if args.model is not None:
         model = load(args.model)
         model.set_params(verbose=params["verbose"])
-        if hasattr(args, "batch_size"):
-            model.set_params(batch_size=args.batch_size)
+        for name in TRANSFORM_PARAMETERS:
+            if hasattr(args, name):
+                model.set_params(**{name: getattr(args, name)})
     width = model.n_components * model.vector_size
 
     texts, ids = _read(args, targets)
