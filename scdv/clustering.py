@@ -16,7 +16,7 @@ from ._validation import check_choice, check_number, seed_from
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GMMSoftClusterer", "soft_cluster_words", "COVARIANCE_TYPES"]
+__all__ = ["GMMSoftClusterer", "soft_cluster_words", "sparsify_posteriors", "COVARIANCE_TYPES"]
 
 COVARIANCE_TYPES = ("tied", "full", "diag", "spherical")
 
@@ -90,6 +90,49 @@ def soft_cluster_words(
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return gmm, gmm.predict_proba(vectors)
+
+
+def sparsify_posteriors(proba, threshold, renormalize=False):
+    """Hard-threshold cluster posteriors, as SCDV-MS does.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (V, K)
+        p(C_k | w).
+    threshold : float
+        Posteriors below it become 0 (Gupta et al., 2020, use 0.3).
+    renormalize : bool, default=False
+        Rescale each row to sum to 1 afterwards.
+
+    Returns
+    -------
+    ndarray of shape (V, K)
+
+    Notes
+    -----
+    A word's largest posterior is always kept, even when it is below the
+    threshold (a word with flat posteriors would otherwise vanish from every
+    document); this is a deliberate deviation from a plain cut.
+
+    References
+    ----------
+    .. [1] V. Gupta, A. Saw, P. Nokhiz, H. Gupta and P. Talukdar, "Improving
+       Document Classification with Multi-Sense Embeddings", ECAI 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sparsify_posteriors(np.array([[0.6, 0.35, 0.05], [0.2, 0.25, 0.55]]), 0.3)
+    array([[0.6 , 0.35, 0.  ],
+           [0.  , 0.  , 0.55]])
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    keep = proba >= threshold
+    keep[np.arange(len(proba)), proba.argmax(axis=1)] = True
+    out = np.where(keep, proba, 0.0)
+    if renormalize:
+        out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 class GMMSoftClusterer(TransformerMixin, BaseEstimator):

@@ -21,12 +21,19 @@ from threadpoolctl import threadpool_limits
 from . import _kernels
 from ._progress import progress_bar
 from ._validation import check_choice, check_number, seed_from
-from .clustering import COVARIANCE_TYPES, soft_cluster_words, too_few_words_message
+from .clustering import (
+    COVARIANCE_TYPES,
+    soft_cluster_words,
+    sparsify_posteriors,
+    too_few_words_message,
+)
 from .threshold import sparsity_threshold
 from .tokenize import iter_token_batches, make_tokenizer, tokenize_documents
 from .weighting import count_matrix, smooth_idf
 from .word_vectors import (
+    load_word_vectors,
     normalize_rows,
+    restrict_to_corpus,
     train_word_vectors,
     validate_word2vec_params,
 )
@@ -282,7 +289,8 @@ def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, th
 def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=10,
              sample=1e-3, epochs=25, n_components=60, covariance_type="tied",
              gmm_max_iter=50, sparsity_percentage=0.04, workers=1, n_jobs=None, seed=0,
-             verbose=0):
+             verbose=0, pretrained=None, cluster_proba_threshold=None,
+             renormalize_proba=False):
     """Fit every SCDV stage on tokenised training documents.
 
     Parameters
@@ -299,6 +307,13 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     seed : int
         Seeds both word2vec and the mixture.
     verbose : int
+    pretrained : (words, vectors) or None
+        Pretrained word vectors to use instead of training word2vec; only the
+        words seen ``min_count`` times in ``token_docs`` are kept.
+    cluster_proba_threshold : float or None
+        SCDV-MS: posteriors below it become 0 (see :func:`sparsify_posteriors`).
+    renormalize_proba : bool
+        Rescale the thresholded posteriors to sum to 1.
 
     Returns
     -------
@@ -308,11 +323,21 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     """
     if not token_docs:
         raise ValueError("The corpus is empty: fit needs at least one document.")
-    words, raw = train_word_vectors(
-        token_docs, vector_size=vector_size, window=window, min_count=min_count,
-        negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed,
-        verbose=verbose,
-    )
+    if pretrained is None:
+        words, raw = train_word_vectors(
+            token_docs, vector_size=vector_size, window=window, min_count=min_count,
+            negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed,
+            verbose=verbose,
+        )
+    else:
+        words, raw = restrict_to_corpus(*pretrained, token_docs, min_count)
+        if not words:
+            raise ValueError(
+                "No pretrained word occurs at least min_count="
+                f"{min_count} times in the {len(token_docs)} training documents. Check "
+                "that the tokenizer matches the vectors (case, base forms) or lower "
+                "'min_count'."
+            )
     if len(words) < n_components:
         raise ValueError(
             too_few_words_message(len(words), n_components)
@@ -324,6 +349,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
         vectors, n_components=n_components, covariance_type=covariance_type,
         max_iter=gmm_max_iter, random_state=seed, verbose=max(verbose - 1, 0),
     )
+    if cluster_proba_threshold is not None:
+        proba = sparsify_posteriors(proba, cluster_proba_threshold, renormalize_proba)
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
@@ -386,6 +413,20 @@ class SCDV(TransformerMixin, BaseEstimator):
         threshold pass of ``fit``). None uses every core available, as
         scikit-learn's ``KMeans`` does with its OpenMP threads; the output
         does not depend on it. word2vec threads are ``workers``.
+    word_vectors : gensim KeyedVectors, str, path-like or None, default=None
+        Pretrained word vectors (fastText, chiVe, word2vec, ...) to use instead
+        of training word2vec: a ``KeyedVectors`` or the path of a word2vec
+        text or binary file. The vocabulary is then the pretrained words that
+        occur at least ``min_count`` times in the training documents, and the
+        word2vec parameters (``vector_size``, ``window``, ...) are not used:
+        d is the pretrained dimension.
+    cluster_proba_threshold : float or None, default=None
+        SCDV-MS (Gupta et al., 2020): posteriors p(C_k|w) below this become 0
+        (they used 0.3), which makes vectors sparser and ``transform``
+        faster. A word's largest posterior is always kept.
+    renormalize_proba : bool, default=False
+        With ``cluster_proba_threshold``, rescale each word's remaining
+        posteriors to sum to 1.
     random_state : int, RandomState or None, default=None
         Seeds word2vec and the mixture (one seed drawn here, used for both).
     verbose : int, default=0
@@ -399,7 +440,7 @@ class SCDV(TransformerMixin, BaseEstimator):
     word_vectors_ : ndarray of shape (V, vector_size), float32
         Unit-length word vectors.
     word_cluster_proba_ : ndarray of shape (V, n_components), float64
-        p(C_k | w).
+        p(C_k | w), after ``cluster_proba_threshold`` when it is set.
     idf_ : ndarray of shape (V,), float64
         Smoothed idf over the training documents.
     threshold_ : float
@@ -463,6 +504,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         workers=1,
         batch_size=2000,
         n_jobs=None,
+        word_vectors=None,
+        cluster_proba_threshold=None,
+        renormalize_proba=False,
         random_state=None,
         verbose=0,
     ):
@@ -482,6 +526,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.workers = workers
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.word_vectors = word_vectors
+        self.cluster_proba_threshold = cluster_proba_threshold
+        self.renormalize_proba = renormalize_proba
         self.random_state = random_state
         self.verbose = verbose
 
@@ -495,12 +542,20 @@ class SCDV(TransformerMixin, BaseEstimator):
         check_number(self.batch_size, "batch_size", kind=numbers.Integral, low=1)
         if self.n_jobs != -1:
             check_number(self.n_jobs, "n_jobs", kind=numbers.Integral, low=1, allow_none=True)
+        check_number(self.cluster_proba_threshold, "cluster_proba_threshold", low=0,
+                     high=1, allow_none=True)
+        if not isinstance(self.renormalize_proba, (bool, np.bool_)):
+            raise ValueError("The 'renormalize_proba' parameter must be True or False; "
+                             f"got {self.renormalize_proba!r}.")
 
     def _tokenize(self, X):
         return tokenize_documents(X, self.tokenizer, stop_words=self.stop_words, pos=self.pos)
 
     def _fit(self, X):
         self._validate_params()
+        pretrained = None
+        if self.word_vectors is not None:
+            pretrained = load_word_vectors(self.word_vectors)
         docs = self._tokenize(X)
         fitted = fit_scdv(
             docs, vector_size=self.vector_size, window=self.window,
@@ -509,6 +564,8 @@ class SCDV(TransformerMixin, BaseEstimator):
             covariance_type=self.covariance_type, gmm_max_iter=self.gmm_max_iter,
             sparsity_percentage=self.sparsity_percentage, workers=self.workers,
             n_jobs=self.n_jobs, seed=seed_from(self.random_state), verbose=self.verbose,
+            pretrained=pretrained, cluster_proba_threshold=self.cluster_proba_threshold,
+            renormalize_proba=self.renormalize_proba,
         )
         self.vocabulary_ = fitted["vocabulary"]
         self.word_vectors_ = fitted["word_vectors"]

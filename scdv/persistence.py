@@ -52,6 +52,10 @@ def _saveable_params(model):
             )
         if name == "random_state" and not isinstance(value, (int, type(None))):
             value = None  # a RandomState cannot be stored; it only mattered for fit
+        if name == "word_vectors" and value is not None:
+            # A path is kept; a KeyedVectors object only mattered for fit (its
+            # vectors are saved as word_vectors_), so it is stored as None.
+            value = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
         if isinstance(value, (set, frozenset)):
             value = sorted(value)
         elif isinstance(value, tuple):
@@ -92,6 +96,7 @@ def save(model, path):
         "estimator": type(model).__name__,
         "params": _saveable_params(model),
         "threshold": float(model.threshold_),
+        "pretrained": model.get_params(deep=False).get("word_vectors") is not None,
     }
     arrays = {
         "metadata": _json_bytes(metadata),
@@ -209,7 +214,9 @@ def load(path):
     if unknown:
         _fail(path, f"unknown parameters {sorted(unknown)}; written by a newer scdv?")
     model.set_params(**params)
-    if proba.shape[1] != model.n_components or vectors.shape[1] != model.vector_size:
+    # With pretrained vectors d is theirs, not vector_size.
+    d_expected = vectors.shape[1] if metadata.get("pretrained") else model.vector_size
+    if proba.shape[1] != model.n_components or vectors.shape[1] != d_expected:
         _fail(path, f"array shapes {vectors.shape}, {proba.shape} do not match "
                     f"vector_size={model.vector_size}, n_components={model.n_components}.")
     try:

@@ -16,7 +16,13 @@ from ._validation import check_number, check_token_documents, seed_from
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SGNSWord2Vec", "normalize_rows", "train_word_vectors"]
+__all__ = [
+    "SGNSWord2Vec",
+    "load_word_vectors",
+    "normalize_rows",
+    "restrict_to_corpus",
+    "train_word_vectors",
+]
 
 
 def _stable_hash(text):
@@ -281,3 +287,78 @@ def empty_vocabulary_message(docs, min_count):
         f"times in {len(docs)} documents ({n_tokens} tokens). Lower 'min_count' "
         "or give more text."
     )
+
+
+def load_word_vectors(source):
+    """Words and vectors of pretrained embeddings.
+
+    Parameters
+    ----------
+    source : gensim KeyedVectors, or str / path-like
+        A ``KeyedVectors`` object, or a file in word2vec text or binary
+        format (fastText ``.vec`` files are word2vec text). The format is
+        found by trying text first, then binary.
+
+    Returns
+    -------
+    words : list of str
+    vectors : ndarray of shape (n_words, d), float32
+
+    Raises
+    ------
+    ValueError
+        The file is missing or is not in word2vec format.
+    """
+    import os
+
+    from gensim.models import KeyedVectors
+
+    if isinstance(source, KeyedVectors):
+        return list(source.index_to_key), np.asarray(source.vectors, dtype=np.float32)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            "The 'word_vectors' parameter must be a gensim KeyedVectors or the path "
+            f"of a word2vec-format file; got {type(source).__name__}."
+        )
+    path = os.fspath(source)
+    if not os.path.isfile(path):
+        raise ValueError(f"word_vectors: no such file {path!r}.")
+    errors = []
+    for binary in (False, True):
+        try:
+            kv = KeyedVectors.load_word2vec_format(path, binary=binary)
+        except Exception as exc:  # gensim raises many types on a foreign format
+            errors.append(f"{'binary' if binary else 'text'}: {type(exc).__name__}")
+            continue
+        if len(kv) and np.all(np.isfinite(kv.vectors)):
+            return list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32)
+        errors.append(f"{'binary' if binary else 'text'}: empty or non-finite vectors")
+    raise ValueError(
+        f"word_vectors: {path!r} is not a word2vec text or binary file "
+        f"({'; '.join(errors)}). Give a file written by save_word2vec_format, or a "
+        "KeyedVectors object."
+    )
+
+
+def restrict_to_corpus(words, vectors, token_docs, min_count):
+    """Keep the pretrained words that occur at least ``min_count`` times.
+
+    Parameters
+    ----------
+    words : list of str
+    vectors : ndarray of shape (n_words, d)
+    token_docs : list of list of str
+        The training documents.
+    min_count : int
+
+    Returns
+    -------
+    words : list of str
+        Most frequent in the training documents first (ties: pretrained order),
+        the order word2vec training would give.
+    vectors : ndarray of shape (V, d), float32
+    """
+    counts = Counter(token for doc in token_docs for token in doc)
+    rows = [i for i, w in enumerate(words) if counts.get(w, 0) >= min_count]
+    rows.sort(key=lambda i: -counts[words[i]])
+    return [words[i] for i in rows], np.asarray(vectors, dtype=np.float32)[rows]

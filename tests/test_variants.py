@@ -1,0 +1,110 @@
+"""Beyond the paper: pretrained word vectors, SCDV-MS posteriors, presets."""
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+import scdv
+from scdv import SCDV
+from scdv.clustering import sparsify_posteriors
+from scdv.tokenize import english_tokenize
+
+from .conftest import SMALL_PARAMS, TOPICS
+
+
+@pytest.fixture(scope="module")
+def vectors_file(tmp_path_factory):
+    """A small word2vec text file with topic-shaped vectors, and one word the
+    corpus never uses."""
+    rng = np.random.RandomState(0)
+    kv = KeyedVectors(vector_size=12)
+    words, vectors = [], []
+    for t, topic in enumerate(sorted(TOPICS)):
+        centre = rng.randn(12) * 3
+        for word in TOPICS[topic].split():
+            words.append(word)
+            vectors.append(centre + rng.randn(12))
+    words.append("zeppelin")
+    vectors.append(rng.randn(12))
+    kv.add_vectors(words, np.array(vectors, dtype=np.float32))
+    path = tmp_path_factory.mktemp("vectors") / "vectors.txt"
+    kv.save_word2vec_format(str(path), binary=False)
+    binary = path.with_suffix(".bin")
+    kv.save_word2vec_format(str(binary), binary=True)
+    return path, binary, kv
+
+
+PRETRAINED = {**SMALL_PARAMS, "n_components": 3}
+
+
+@pytest.mark.parametrize("which", ["text", "binary", "object"])
+def test_pretrained_vectors_give_their_vocabulary(corpus, vectors_file, which):
+    text, binary, kv = vectors_file
+    source = {"text": str(text), "binary": binary, "object": kv}[which]
+    model = SCDV(**PRETRAINED, word_vectors=source).fit(corpus[0])
+    # The corpus words that the file has; not its unused word, not filler words.
+    assert "zeppelin" not in model.vocabulary_
+    assert "people" not in model.vocabulary_
+    assert "orbit" in model.vocabulary_
+    assert model.word_vectors_.shape == (len(model.vocabulary_), 12)
+    expected = kv["orbit"] / np.linalg.norm(kv["orbit"])
+    np.testing.assert_allclose(model.word_vectors_[model.vocabulary_["orbit"]], expected,
+                               rtol=1e-5)
+    X = model.transform(corpus[0][:5])
+    assert X.shape == (5, 3 * 12) and X.nnz > 0
+
+
+def test_pretrained_model_saves_and_loads(corpus, vectors_file, tmp_path):
+    model = SCDV(**PRETRAINED, word_vectors=vectors_file[2]).fit(corpus[0])
+    model.save(tmp_path / "m.scdv")
+    loaded = scdv.load(tmp_path / "m.scdv")
+    assert (loaded.transform(corpus[0]) != model.transform(corpus[0])).nnz == 0
+
+
+def test_pretrained_file_that_is_not_word2vec_is_refused(corpus, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("this is not\na vectors file\n")
+    with pytest.raises(ValueError, match="not a word2vec text or binary file"):
+        SCDV(**PRETRAINED, word_vectors=str(bad)).fit(corpus[0])
+    with pytest.raises(ValueError, match="no such file"):
+        SCDV(**PRETRAINED, word_vectors=str(tmp_path / "nope.vec")).fit(corpus[0])
+
+
+def test_pretrained_vectors_sharing_no_word_say_so(corpus, tmp_path):
+    kv = KeyedVectors(vector_size=4)
+    kv.add_vectors(["xylophone", "quasar"], np.ones((2, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="No pretrained word occurs"):
+        SCDV(**PRETRAINED, word_vectors=kv).fit(corpus[0])
+
+
+def test_sparsify_posteriors_cuts_and_keeps_each_word_s_best_cluster():
+    proba = np.array([[0.5, 0.3, 0.2], [0.25, 0.25, 0.5], [0.34, 0.33, 0.33]])
+    out = sparsify_posteriors(proba, 0.3)
+    np.testing.assert_array_equal(out, [[0.5, 0.3, 0], [0, 0, 0.5], [0.34, 0.33, 0.33]])
+    flat = sparsify_posteriors(np.array([[0.2, 0.25, 0.55 - 1e-9, 0.0]]), 0.6)
+    assert np.count_nonzero(flat) == 1  # best cluster kept though below the cut
+    renorm = sparsify_posteriors(proba, 0.3, renormalize=True)
+    np.testing.assert_allclose(renorm.sum(axis=1), 1)
+
+
+def test_scdv_ms_posteriors_make_vectors_sparser_and_stay_exact(corpus):
+    from .test_scdv import assert_matches_reference, reference_vectors
+
+    plain = SCDV(**SMALL_PARAMS).fit(corpus[0])
+    ms = SCDV(**SMALL_PARAMS, cluster_proba_threshold=0.9).fit(corpus[0])
+    P, Q = plain.word_cluster_proba_, ms.word_cluster_proba_
+    # Same seed, same mixture: the cut keeps exactly the entries >= 0.9 and
+    # each word's best cluster.
+    expected = (P >= 0.9) | (P == P.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(Q != 0, expected)
+    np.testing.assert_array_equal(Q[expected], P[expected])
+    tokens = [english_tokenize(d) for d in corpus[0][:20]]
+    ref = reference_vectors(ms, tokens, threshold=0)
+    assert_matches_reference(ms.set_params(tokenizer=None).transform(tokens), ref,
+                             ms.threshold_)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_cluster_proba_threshold_is_checked(value):
+    with pytest.raises(ValueError, match="cluster_proba_threshold"):
+        SCDV(cluster_proba_threshold=value).fit(["a b"])
