@@ -15,6 +15,7 @@ from .clustering import GMMSoftClusterer
 from .composite import SCDV, composite_document_vectors, fit_scdv, word_topic_vectors
 from .exceptions import ModelFormatError, ScdvError
 from .persistence import load, save
+from .presets import make_reduced_scdv
 from .threshold import SparseThreshold, sparsity_threshold
 from .tokenize import TextTokenizer, english_tokenize, janome_tokenize
 from .weighting import IDFWeighter, count_matrix, smooth_idf
@@ -36,6 +37,7 @@ __all__ = [
     "fit_scdv",
     "janome_tokenize",
     "load",
+    "make_reduced_scdv",
     "save",
     "smooth_idf",
     "sparsity_threshold",

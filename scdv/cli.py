@@ -112,6 +112,11 @@ FIT_PARAMETERS = {
                    "documents vectorised at a time (also applies with --model)"),
     "n_jobs": (int, None, "threads for vectorising; the vectors do not depend on it "
                           "(also applies with --model)"),
+    "word_vectors": (str, None, "pretrained vectors in word2vec text or binary format "
+                                "(fastText .vec works) instead of training word2vec; "
+                                "the word2vec options then do not apply"),
+    "cluster_proba_threshold": (float, None, "SCDV-MS: cluster probabilities below "
+                                             "this become 0 (0.3 in the SCDV-MS paper)"),
     "random_state": (int, None, None),  # help written below: its default differs
 }
 #: The command line seeds runs so that they repeat; the library's default is None.
@@ -165,7 +170,8 @@ def _add_fit_options(parser):
         group.add_argument(
             _option(name), dest=name, type=kind, choices=choices,
             default=argparse.SUPPRESS,  # absent from args unless given
-            metavar=None if choices else ("N" if kind is int else "X"),
+            metavar=None if choices else (
+                "N" if kind is int else "PATH" if name == "word_vectors" else "X"),
             help=text,
         )
 

@@ -322,7 +322,8 @@ def load_word_vectors(source):
         )
     path = os.fspath(source)
     if not os.path.isfile(path):
-        raise ValueError(f"word_vectors: no such file {path!r}.")
+        raise ValueError(f"word_vectors: no such file {path!r}; give the path of a "
+                         "word2vec text or binary file.")
     errors = []
     for binary in (False, True):
         try:

@@ -108,3 +108,31 @@ def test_scdv_ms_posteriors_make_vectors_sparser_and_stay_exact(corpus):
 def test_cluster_proba_threshold_is_checked(value):
     with pytest.raises(ValueError, match="cluster_proba_threshold"):
         SCDV(cluster_proba_threshold=value).fit(["a b"])
+
+
+def test_command_line_accepts_word_vectors(corpus, vectors_file, tmp_path, capsys):
+    from scipy.sparse import load_npz
+
+    from scdv.cli import main
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, doc in enumerate(corpus[0][:40]):
+        (folder / f"{i:02d}.txt").write_text(doc)
+    out = tmp_path / "out.npz"
+    code = main(["vectorize", str(folder), "-o", str(out), "--word-vectors",
+                 str(vectors_file[0]), "--n-components", "3", "--min-count", "2", "-q"])
+    assert code == 0
+    assert load_npz(out).shape == (40, 3 * 12)
+    code = main(["vectorize", str(folder), "-o", str(tmp_path / "x.npz"), "--word-vectors",
+                 str(tmp_path / "missing.vec"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "missing.vec" in err and "Traceback" not in err
+
+
+def test_reduced_preset_gives_unit_rows_of_the_asked_dimension(corpus):
+    pipe = scdv.make_reduced_scdv(20, random_state=0, **{k: v for k, v in SMALL_PARAMS.items()
+                                                         if k != "random_state"})
+    X = pipe.fit_transform(corpus[0])
+    assert X.shape == (len(corpus[0]), 20)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1, rtol=1e-5)
