@@ -123,36 +123,46 @@ class _Kernel:
             stats = np.concatenate(list(pool.map(stats_of, parts)))
         return stats[:, 0], stats[:, 1]
 
-    def write_rows(self, counts, threshold, out):
+    def write_rows(self, counts, threshold, out, per_row):
         """Write the rows of ``counts`` into ``out = [indptr, indices, data]``.
 
-        ``out[0][0]`` is where the first row starts in the other two arrays,
-        which grow in place (``ndarray.resize``) as needed; returns the end.
+        ``out[0][0]`` is where the first row starts in the other two arrays.
+        They must hold at least one row's worth; when a row does not fit they
+        grow in place (``ndarray.resize``: a large array is remapped, not
+        copied) to the expected size of the rest at ``per_row`` entries a row.
         """
         counts = sp.csr_matrix(counts)
         indptr, indices, data = out
         no_stats = np.zeros((0, 2))
         n_rows = counts.shape[0]
-        start = int(indptr[0])
-        if len(data) < start + min(n_rows, 16) * self.n_features:
-            self._grow(out, start + min(n_rows, 16) * self.n_features)
         doc = 0
         while doc < n_rows:
             doc = self._call(_kernels.WRITE, counts, threshold, no_stats, doc,
                              (indptr, indices, data))
             if doc < n_rows:
-                # Room for the rest at the rate so far, plus a tenth.
-                per_row = (int(indptr[doc]) - start) / max(doc, 1)
                 wanted = int(indptr[doc]) + int(1.1 * per_row * (n_rows - doc))
-                self._grow(out, max(wanted, int(indptr[doc]) + self.n_features,
-                                    int(1.25 * len(data))))
+                capacity = max(wanted, int(indptr[doc]) + self.n_features,
+                               int(1.25 * len(data)))
+                data.resize(capacity, refcheck=False)
+                indices.resize(capacity, refcheck=False)
         return int(indptr[-1])
 
-    @staticmethod
-    def _grow(out, capacity):
-        # In place: reallocating a large array remaps its pages, no copy.
-        out[1].resize(capacity, refcheck=False)
-        out[2].resize(capacity, refcheck=False)
+    def _row_nnz_estimate(self, parts, threshold):
+        # Entries per row on about 64 rows spread over the input, to size the
+        # output once: np.empty neither copies nor zero-fills, and the pages
+        # it reserves beyond what is written are never touched.
+        step = max(1, sum(p.shape[0] for p in parts) // 64)
+        sample = sp.vstack([p[::step] for p in parts], format="csr")
+        out = (np.zeros(sample.shape[0] + 1, np.int64),
+               np.empty(sample.shape[0] * self.n_features, np.int32),
+               np.empty(sample.shape[0] * self.n_features, np.float32))
+        self._call(_kernels.WRITE, sample, threshold, np.zeros((0, 2)), 0, out)
+        return out[0][-1] / max(sample.shape[0], 1)
+
+    def _output_arrays(self, n_rows, per_row):
+        capacity = int(1.1 * per_row * n_rows) + self.n_features
+        return (np.zeros(n_rows + 1, np.int64), np.empty(capacity, np.int32),
+                np.empty(capacity, np.float32))
 
     def vectors_of(self, count_batches, threshold, n_jobs=1, verbose=0):
         """CSR float32 of all batches.
@@ -165,22 +175,20 @@ class _Kernel:
         n_docs = sum(p.shape[0] for p in parts)
         bar = progress_bar(total=len(parts), desc="SCDV vectors", unit="batch",
                            verbose=verbose)
-        indptr = np.zeros(n_docs + 1, dtype=np.int64)
-        indices = np.empty(0, dtype=np.int32)
-        data = np.empty(0, dtype=np.float32)
         with bar, _one_blas_thread():
+            per_row = self._row_nnz_estimate(parts, threshold) if n_docs else 0.0
+            indptr, indices, data = self._output_arrays(n_docs, per_row)
             if n_jobs == 1:
                 row = 0
                 for part in parts:
                     out = (indptr[row:row + part.shape[0] + 1], indices, data)
-                    self.write_rows(part, threshold, out)
+                    self.write_rows(part, threshold, out, per_row)
                     row += part.shape[0]
                     bar.update(1)
             else:
                 def own_arrays(part):
-                    out = (np.zeros(part.shape[0] + 1, np.int64), np.empty(0, np.int32),
-                           np.empty(0, np.float32))
-                    self.write_rows(part, threshold, out)
+                    out = self._output_arrays(part.shape[0], per_row)
+                    self.write_rows(part, threshold, out, per_row)
                     return out
 
                 # The kernel releases the GIL, so threads use every core.

@@ -1,0 +1,143 @@
+"""Is SCDV more accurate than its peers, and what does each method cost?
+
+Every method runs through ``pipelines.classify.run`` under the same
+protocol (inductive) and the same splits: the 20 Newsgroups bydate split,
+livedoor's stratified 5-fold, Reuters ModApte. Reported per method: the
+dataset's metrics, fit and transform time, vector dimension and non-zeros
+per document. The papers' published figures stand beside them, labelled as
+published.
+
+Usage::
+
+    python -m benchmarks.bench_accuracy                      # every dataset, full
+    python -m benchmarks.bench_accuracy --dataset 20ng       # one dataset
+    python -m benchmarks.bench_accuracy --quick              # under 3 minutes
+
+Writes ``benchmarks/results/bench_accuracy[_quick].json``; fitted SCDV
+models are cached (``--cache-dir``), so a rerun only refits what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from benchmarks._common import write_result
+from pipelines.classify import run
+
+#: Methods compared, as (name, method of pipelines.classify.run, SCDV overrides).
+METHODS = [
+    ("scdv", "scdv", {}),
+    ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}),
+    ("tfidf", "tfidf", {}),
+    ("w2v-avg", "w2v-avg", {}),
+    ("doc2vec", "doc2vec", {}),
+    ("stacking", "stacking", {}),
+]
+
+#: Figures reported in the papers, never measured here.
+PUBLISHED = {
+    "20ng": {
+        "scdv": {"accuracy": 0.846, "source": "Mekala et al., EMNLP 2017 (transductive)"},
+        "scdv-ms": {"accuracy": 0.8619, "source": "Gupta et al., ECAI 2020"},
+    },
+    "reuters": {
+        "scdv": {"precision_at_1": 0.9455, "source": "Mekala et al., EMNLP 2017"},
+    },
+}
+
+HEADLINE = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
+DATASETS = ("20ng", "livedoor", "reuters")
+
+
+def summarise(name, result):
+    """The row of the comparison table for one run."""
+    timings = result.get("timings_s", {})
+    folds = (result.get("params") or {}).get("features") or [{}]
+    info = folds[0]
+    density = info.get("scdv_density", info.get("density"))
+    return {
+        "method": name,
+        "metrics": result["metrics"],
+        "cv": result.get("cv"),
+        "fit_seconds": timings.get("fit_scdv", timings.get("fit", 0.0)),
+        "vectorize_seconds": timings.get("vectorize"),
+        "total_seconds": timings.get("total"),
+        "dimension": info.get("n_features"),
+        "nnz_per_doc": (density * info["n_features"]
+                        if density is not None and info.get("n_features") else None),
+        "params": result.get("params"),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="the pipelines' quick subsets and small SCDV")
+    parser.add_argument("--dataset", choices=DATASETS, action="append",
+                        help="run only this dataset (repeatable)")
+    parser.add_argument("--method", choices=[m[0] for m in METHODS], action="append",
+                        help="run only this method (repeatable)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--cache-dir")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    start = time.perf_counter()
+
+    datasets = args.dataset or list(DATASETS)
+    rows = {}
+    for dataset in datasets:
+        rows[dataset] = []
+        for name, method, overrides in METHODS:
+            if args.method and name not in args.method:
+                continue
+            logging.info("== %s / %s", dataset, name)
+            t0 = time.perf_counter()
+            result = run(dataset, method=method, quick=args.quick, data_dir=args.data_dir,
+                         cache_dir=args.cache_dir, scdv_params=overrides or None)
+            row = summarise(name, result)
+            row["wall_seconds"] = time.perf_counter() - t0
+            rows[dataset].append(row)
+            key = HEADLINE[dataset]
+            logging.info("%s / %s: %s = %.4f (%.0f s)", dataset, name, key,
+                         row["metrics"][key], row["wall_seconds"])
+
+    checks = {}
+    for dataset, table in rows.items():
+        score = {r["method"]: r["metrics"][HEADLINE[dataset]] for r in table}
+        if "scdv" in score:
+            for peer in ("w2v-avg", "doc2vec"):
+                if peer in score:
+                    checks[f"{dataset}: scdv beats {peer}"] = score["scdv"] > score[peer]
+        if dataset != "reuters" and {"stacking", "tfidf"} <= set(score):
+            checks[f"{dataset}: stacking beats tfidf"] = score["stacking"] > score["tfidf"]
+
+    command = "python -m benchmarks.bench_accuracy" + (" --quick" if args.quick else "")
+    for d in args.dataset or []:
+        command += f" --dataset {d}"
+    path = write_result("bench_accuracy" + ("_quick" if args.quick else ""), {
+        "quick": args.quick,
+        "protocol": "inductive",
+        "command": command,
+        "results": rows,
+        "published": {d: PUBLISHED.get(d, {}) for d in datasets},
+        "targets": checks,
+        "wall_seconds": time.perf_counter() - start,
+    })
+    for dataset, table in rows.items():
+        key = HEADLINE[dataset]
+        print(f"\n{dataset} ({key}):")
+        for r in sorted(table, key=lambda r: -r["metrics"][key]):
+            print(f"  {r['method']:<10} {r['metrics'][key]:.4f}   dim {r['dimension']}   "
+                  f"{r['wall_seconds']:.0f} s")
+    for check, ok in checks.items():
+        print(f"{'met ' if ok else 'MISSED'}  {check}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
