@@ -71,9 +71,11 @@ def _show(path):
 
 def _check_encoding(encoding, errors):
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
         raise ValueError(f"Unknown encoding {encoding!r}.") from None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zip, ...
+        raise ValueError(f"{encoding!r} is not a text encoding.")
     if errors not in ("strict", "replace", "ignore"):
         raise ValueError(
             f"errors must be 'strict', 'replace' or 'ignore'; got {errors!r}."
@@ -150,6 +152,11 @@ def _decode(data, source, encoding, errors):
         raise InputError(
             f"Cannot decode {_show(source)} as {encoding}: byte 0x{bad} at offset "
             f"{exc.start} (line {line}) is invalid.",
+            path=source, reason="decode",
+        ) from None
+    except UnicodeError as exc:  # codecs such as idna raise it without a position
+        raise InputError(
+            f"Cannot decode {_show(source)} as {encoding}: {exc}.",
             path=source, reason="decode",
         ) from None
 

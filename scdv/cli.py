@@ -283,6 +283,9 @@ def build_parser():
                           "apply)")
     out.add_argument("--save-model", metavar="PATH",
                      help="also save the model fitted on the inputs here")
+    out.add_argument("--scheduler", metavar="ADDRESS",
+                     help="fit and vectorise on the Dask scheduler at ADDRESS (e.g. "
+                          "tcp://10.0.0.5:8786); needs pip install 'scdv[dask]'")
     _add_fit_options(vec)
     _add_common_options(vec)
     vec.set_defaults(func=cmd_vectorize)
@@ -365,9 +368,11 @@ def _check_inputs_usage(args):
     if sum(item == STDIO for item in args.inputs) > 1:
         raise UsageError("standard input '-' can be given only once")
     try:
-        codecs.lookup(args.encoding)
+        info = codecs.lookup(args.encoding)
     except LookupError:
         raise UsageError(f"argument --encoding: unknown encoding {args.encoding!r}") from None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zip, ...
+        raise UsageError(f"argument --encoding: {args.encoding!r} is not a text encoding")
 
 
 def _check_targets(targets, force):
@@ -426,6 +431,31 @@ def _fit(model, texts, transform):
         raise DataError(_cli_words(str(exc))) from None
 
 
+def _on_dask(address, model, texts, fit):
+    """Fit (when asked) and vectorise on a Dask cluster; return (X, model)."""
+    try:
+        import dask.bag as db
+        from distributed import Client
+
+        import scdv.dask
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'scdv[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise DataError(f"cannot reach the Dask scheduler at {address!r} ({exc}); check "
+                        "the address and that the scheduler is running") from None
+    with client:
+        bag = db.from_sequence(texts, npartitions=max(1, min(256, len(texts) // 500)))
+        if fit:
+            try:
+                model = scdv.dask.fit(bag, **model.get_params())
+            except ValueError as exc:
+                raise DataError(_cli_words(str(exc))) from None
+        X = scdv.dask.transform(model, bag).compute()
+    return X.tocsr(), model
+
+
 def _model_summary(model):
     return (f"{len(model.vocabulary_):,} words, {model.n_components} clusters x "
             f"{model.vector_size} dimensions")
@@ -470,7 +500,9 @@ def cmd_vectorize(args):
         for name in TRANSFORM_PARAMETERS:
             if hasattr(args, name):
                 model.set_params(**{name: getattr(args, name)})
-    width = model.n_components * model.vector_size
+        width = model.word_cluster_proba_.shape[1] * model.word_vectors_.shape[1]
+    else:
+        width = model.n_components * model.vector_size
 
     texts, ids = _read(args, targets)
     if fmt == "npy":
@@ -481,7 +513,9 @@ def cmd_vectorize(args):
                 f"{need / MIB:,.1f} MiB, over --max-dense-mb {args.max_dense_mb:g}; "
                 "use --format npz, or raise --max-dense-mb")
 
-    if args.model is None:
+    if getattr(args, "scheduler", None):
+        X, model = _on_dask(args.scheduler, model, texts, fit=args.model is None)
+    elif args.model is None:
         X = _fit(model, texts, transform=True)
     else:
         X = model.transform(texts)
