@@ -6,10 +6,10 @@ Plain functions hold the algorithm (:func:`composite_document_vectors`,
 
 from __future__ import annotations
 
-import functools
 import logging
 import numbers
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,7 +20,13 @@ from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._progress import progress_bar
-from ._validation import check_choice, check_number, seed_from
+from ._validation import (
+    check_choice,
+    check_documents,
+    check_number,
+    check_token_documents,
+    seed_from,
+)
 from .clustering import (
     COVARIANCE_TYPES,
     soft_cluster_words,
@@ -28,7 +34,7 @@ from .clustering import (
     too_few_words_message,
 )
 from .threshold import sparsity_threshold
-from .tokenize import iter_token_batches, make_tokenizer, tokenize_documents
+from .tokenize import make_tokenizer, tokenize_documents
 from .weighting import count_matrix, smooth_idf
 from .word_vectors import (
     load_word_vectors,
@@ -147,12 +153,11 @@ class _Kernel:
                 indices.resize(capacity, refcheck=False)
         return int(indptr[-1])
 
-    def _row_nnz_estimate(self, parts, threshold):
-        # Entries per row on about 64 rows spread over the input, to size the
-        # output once: np.empty neither copies nor zero-fills, and the pages
-        # it reserves beyond what is written are never touched.
-        step = max(1, sum(p.shape[0] for p in parts) // 64)
-        sample = sp.vstack([p[::step] for p in parts], format="csr")
+    def _row_nnz_estimate(self, counts, threshold):
+        # Entries per row on about 64 rows spread over the first batch, to
+        # size the output once: np.empty neither copies nor zero-fills, and
+        # the pages it reserves beyond what is written are never touched.
+        sample = counts[::max(1, counts.shape[0] // 64)]
         out = (np.zeros(sample.shape[0] + 1, np.int64),
                np.empty(sample.shape[0] * self.n_features, np.int32),
                np.empty(sample.shape[0] * self.n_features, np.float32))
@@ -164,44 +169,94 @@ class _Kernel:
         return (np.zeros(n_rows + 1, np.int64), np.empty(capacity, np.int32),
                 np.empty(capacity, np.float32))
 
-    def vectors_of(self, count_batches, threshold, n_jobs=1, verbose=0):
-        """CSR float32 of all batches.
+    def vectors_of(self, count_batches, threshold, n_jobs=1, verbose=0, n_docs=None):
+        """CSR float32 of the rows of all count batches.
 
-        On one thread, rows go straight into the output arrays, which grow in
-        place. With threads, each part is written to its own arrays and then
-        copied into the output as soon as it is done, in order.
+        ``count_batches`` may be a generator (``transform`` tokenises and
+        counts lazily), in which case ``n_docs`` must be given. On one
+        thread, rows go straight into the output arrays. With threads, the
+        batches are cut into parts that worker threads vectorise (the kernel
+        releases the GIL) while this thread goes on producing batches; each
+        finished part is copied into the output, in order, as soon as it is
+        at the front of the queue, so at most a few parts wait besides it.
         """
-        parts = [p for c in count_batches for p in _split_rows(sp.csr_matrix(c), n_jobs)]
-        n_docs = sum(p.shape[0] for p in parts)
-        bar = progress_bar(total=len(parts), desc="SCDV vectors", unit="batch",
-                           verbose=verbose)
-        with bar, _one_blas_thread():
-            per_row = self._row_nnz_estimate(parts, threshold) if n_docs else 0.0
-            indptr, indices, data = self._output_arrays(n_docs, per_row)
-            if n_jobs == 1:
-                row = 0
-                for part in parts:
-                    out = (indptr[row:row + part.shape[0] + 1], indices, data)
-                    self.write_rows(part, threshold, out, per_row)
-                    row += part.shape[0]
-                    bar.update(1)
-            else:
-                def own_arrays(part):
-                    out = self._output_arrays(part.shape[0], per_row)
-                    self.write_rows(part, threshold, out, per_row)
-                    return out
+        if n_docs is None:
+            count_batches = [sp.csr_matrix(c) for c in count_batches]
+            n_docs = sum(c.shape[0] for c in count_batches)
+        out = None
+        bar = progress_bar(total=n_docs, desc="SCDV vectors", unit="doc", verbose=verbose)
+        pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
+        pending = deque()
+        try:
+            with bar, _one_blas_thread():
+                for counts in count_batches:
+                    counts = sp.csr_matrix(counts)
+                    if out is None:
+                        per_row = self._row_nnz_estimate(counts, threshold)
+                        out = _Output(self._output_arrays(n_docs, per_row), bar)
+                    if pool is None:
+                        self.write_rows(counts, threshold, out.tail(counts.shape[0]), per_row)
+                        out.advance(counts.shape[0])
+                        continue
+                    for part in _split_rows(counts, n_jobs):
+                        pending.append(pool.submit(self._part, part, threshold, per_row))
+                    while pending and pending[0].done():
+                        out.append(pending.popleft().result())
+                while pending:
+                    out.append(pending.popleft().result())
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        if out is None:
+            out = _Output(self._output_arrays(0, 0.0), bar)
+        return out.matrix(self.n_features)
 
-                # The kernel releases the GIL, so threads use every core.
-                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                    _stack_rows(pool.map(own_arrays, parts), indptr, (indices, data), bar)
-        nnz = int(indptr[-1])
-        data.resize(nnz, refcheck=False)
-        indices.resize(nnz, refcheck=False)
+    def _part(self, counts, threshold, per_row):
+        arrays = self._output_arrays(counts.shape[0], per_row)
+        self.write_rows(counts, threshold, arrays, per_row)
+        return arrays
+
+
+class _Output:
+    """The output CSR arrays, filled row block by row block."""
+
+    def __init__(self, arrays, bar):
+        self.indptr, self.indices, self.data = arrays
+        self.row = 0
+        self.bar = bar
+
+    def tail(self, n_rows):
+        # Where the next rows go, for the kernel to write into directly.
+        return (self.indptr[self.row:self.row + n_rows + 1], self.indices, self.data)
+
+    def advance(self, n_rows):
+        self.row += n_rows
+        self.bar.update(n_rows)
+
+    def append(self, piece):
+        # Copy a part written elsewhere; grow in place if the estimate was low.
+        piece_indptr, piece_indices, piece_data = piece
+        n_rows, start = len(piece_indptr) - 1, int(self.indptr[self.row])
+        stop = start + int(piece_indptr[-1])
+        if stop > len(self.data):
+            capacity = max(stop, int(1.25 * len(self.data)))
+            self.data.resize(capacity, refcheck=False)
+            self.indices.resize(capacity, refcheck=False)
+        self.data[start:stop] = piece_data[:stop - start]
+        self.indices[start:stop] = piece_indices[:stop - start]
+        self.indptr[self.row + 1:self.row + n_rows + 1] = piece_indptr[1:] + start
+        self.advance(n_rows)
+
+    def matrix(self, n_features):
+        nnz = int(self.indptr[-1])
+        self.data.resize(nnz, refcheck=False)  # shrinking a large array frees pages
+        self.indices.resize(nnz, refcheck=False)
+        indptr = self.indptr
         if nnz <= np.iinfo(np.int32).max:
             indptr = indptr.astype(np.int32)
-        X = sp.csr_matrix((n_docs, self.n_features), dtype=np.float32)
+        X = sp.csr_matrix((len(indptr) - 1, n_features), dtype=np.float32)
         # Assign the arrays directly: the constructor would check and may copy.
-        X.data, X.indices, X.indptr = data, indices, indptr
+        X.data, X.indices, X.indptr = self.data, self.indices, indptr
         X.has_sorted_indices = True
         return X
 
@@ -227,25 +282,6 @@ def _one_blas_thread():
     # The exact path is one tiny matrix product per document: BLAS threads
     # would only contend (and spin) for it, so BLAS gets one thread per caller.
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def _stack_rows(pieces, indptr, arrays, bar):
-    # Copy each piece into the output arrays, grown in place (a reallocation
-    # of a large array remaps its pages rather than copying them).
-    indices, data = arrays
-    row = 0
-    for piece_indptr, piece_indices, piece_data in pieces:
-        n_rows, start = len(piece_indptr) - 1, int(indptr[row])
-        stop = start + int(piece_indptr[-1])
-        if stop > len(data):
-            capacity = max(stop, int(1.25 * len(data)))
-            data.resize(capacity, refcheck=False)
-            indices.resize(capacity, refcheck=False)
-        data[start:stop] = piece_data[:stop - start]
-        indices[start:stop] = piece_indices[:stop - start]
-        indptr[row + 1:row + n_rows + 1] = piece_indptr[1:] + start
-        row += n_rows
-        bar.update(1)
 
 
 def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, threshold,
@@ -622,13 +658,17 @@ class SCDV(TransformerMixin, BaseEstimator):
             A document with no vocabulary word is an all-zero row.
         """
         check_is_fitted(self, "threshold_")
-        batches = [
-            count_matrix(tokens, self.vocabulary_)
-            for tokens in iter_token_batches(
-                X, self.tokenizer, self.batch_size, stop_words=self.stop_words, pos=self.pos
-            )
-        ]
-        return self._vectorize(batches)
+        func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
+        docs = check_token_documents(X) if func is None else check_documents(X)
+        # Tokenise and count a batch at a time, while threads vectorise the
+        # batches before it: only a few batches of tokens are alive at once.
+        batches = (
+            count_matrix(tokens if func is None else tokenize_documents(tokens, func),
+                         self.vocabulary_)
+            for tokens in (docs[i:i + self.batch_size]
+                           for i in range(0, len(docs), self.batch_size))
+        )
+        return self._vectorize(batches, n_docs=len(docs))
 
     def _kernel(self):
         # Laying the fitted arrays out for the kernel costs about as much as
@@ -646,10 +686,11 @@ class SCDV(TransformerMixin, BaseEstimator):
         state.pop("_kernel_cache", None)  # derived; rebuilt on first use
         return state
 
-    def _vectorize(self, count_batches):
+    def _vectorize(self, count_batches, n_docs=None):
         kernel = self._kernel()
         return kernel.vectors_of(count_batches, self.threshold_,
-                                 n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose)
+                                 n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose,
+                                 n_docs=n_docs)
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names ``cluster{k}_dim{j}``, in column order.

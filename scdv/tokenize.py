@@ -199,23 +199,6 @@ def tokenize_documents(documents, tokenizer, *, stop_words=None, pos=None):
     return out
 
 
-def iter_token_batches(documents, tokenizer, batch_size, *, stop_words=None, pos=None):
-    """Check every document up front, then tokenise them ``batch_size`` at a time.
-
-    Only one batch of token lists is alive at once, which keeps the memory of
-    transforming a large corpus bounded by the batch, not the corpus.
-
-    Yields
-    ------
-    list of list of str
-    """
-    func = make_tokenizer(tokenizer, stop_words=stop_words, pos=pos)
-    docs = check_token_documents(documents) if func is None else check_documents(documents)
-    for start in range(0, len(docs), batch_size):
-        batch = docs[start:start + batch_size]
-        yield batch if func is None else tokenize_documents(batch, func)
-
-
 class TextTokenizer(TransformerMixin, BaseEstimator):
     """Turn raw documents into token lists (SCDV stage 0).
 

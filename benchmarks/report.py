@@ -1,0 +1,183 @@
+"""Write ``benchmarks/RESULTS.md`` from the JSON files in ``benchmarks/results/``.
+
+Usage::
+
+    python -m benchmarks.report            # the full runs
+    python -m benchmarks.report --quick    # the --quick runs, to RESULTS_quick.md
+
+Every figure in the tables is read from a result file; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from benchmarks._common import HERE, RESULTS
+
+MB = 2**20
+
+
+def _load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _verdict(ok):
+    return "met" if ok else "**MISSED**"
+
+
+def _machine(result):
+    m = result["machine"]
+    v = m["versions"]
+    return (f"{m['cpu']}, {m['cores']} cores; Python {m['python']}, scdv {v['scdv']}, "
+            f"numpy {v['numpy']}, scikit-learn {v['scikit-learn']}, gensim {v['gensim']}, "
+            f"numba {v['numba']}; {m['date']}")
+
+
+def transform_section(result):
+    s = result["seconds"]
+    mem = result["memory"]
+    lines = [
+        "## Transform: speed, exactness, memory (`bench_transform`)",
+        "",
+        f"Model: 20 Newsgroups train, V={result['model']['V']}, d={result['model']['d']}, "
+        f"K={result['model']['K']}. Timed on {result['n_docs_timed']:,} test documents "
+        f"({result['n_tokens_timed']:,} tokens), from token lists, best of 5.",
+        "",
+        "| measure | value | target | verdict |",
+        "|---|---:|---:|---|",
+        f"| reference per-token loop | {s['reference_loop']:.3f} s | | |",
+        f"| scdv `transform`, {result['threads']} threads (default) | {s['scdv_transform']:.3f} s | | |",
+        f"| scdv `transform`, 1 thread | {s['scdv_transform_1_thread']:.3f} s | | |",
+        f"| speed-up vs reference ({result['threads']} threads) | "
+        f"{result['speedup_vs_reference']:.1f}x | >= {result['speedup_target']:.0f}x | "
+        f"{_verdict(result['speedup_vs_reference'] >= result['speedup_target'])} |",
+        f"| speed-up vs reference (1 thread) | {result['speedup_vs_reference_1_thread']:.1f}x | "
+        f"| |",
+        f"| `TfidfVectorizer.transform`, same tokens | {s['tfidf_transform']:.3f} s | | |",
+        f"| scdv time / TF-IDF time | {result['time_ratio_vs_tfidf']:.2f}x | "
+        f"<= {result['tfidf_ratio_target']:.0f}x | "
+        f"{_verdict(result['time_ratio_vs_tfidf'] <= result['tfidf_ratio_target'])} |",
+        f"| max abs error vs reference | {result['max_abs_error_vs_reference']:.1e} | "
+        f"<= {result['tolerance']:g} | "
+        f"{_verdict(result['max_abs_error_vs_reference'] <= result['tolerance'])} |",
+        f"| non-zeros per document | {result['nnz_per_doc']:.0f} "
+        f"({100 * result['density']:.1f}% dense) | | |",
+        f"| transform of {mem['n_docs']:,} docs from raw text | {mem['seconds']:.1f} s | | |",
+        f"| output size | {mem['output_bytes'] / MB:.0f} MB | | |",
+        f"| peak extra memory (RSS) | "
+        f"{(mem['peak_rss_extra_bytes'] or 0) / MB:.0f} MB | | |",
+        f"| peak traced allocations | {mem['peak_traced_bytes'] / MB:.0f} MB | "
+        f"<= {mem['bound_bytes'] / MB:.0f} MB (1.5 x output + 256 MB) | "
+        f"{_verdict(mem['within_bound'])} |",
+        "",
+        f"Machine: {_machine(result)}.",
+        "",
+    ]
+    return lines
+
+
+def speed_section(result):
+    t = result["transform"]
+    f = result["fit_stage_seconds"]
+    lines = [
+        "## Fit stages and scaling (`bench_speed`)",
+        "",
+        f"Model fitted on {result['model']['n_train_docs']:,} documents "
+        f"(V={result['model']['V']}, d={result['model']['params']['vector_size']}, "
+        f"K={result['model']['params']['n_components']}, "
+        f"{result['model']['params']['epochs']} epochs).",
+        "",
+        "| fit stage | seconds |",
+        "|---|---:|",
+        *[f"| {k} | {v:.1f} |" for k, v in f.items()],
+        f"| **total** | {sum(f.values()):.1f} |",
+        "",
+        f"Transform of {t['n_docs']:,} documents: scdv {t['scdv_seconds']:.3f} s, reference "
+        f"loop {t['reference_loop_seconds']:.3f} s ({t['speedup_vs_reference']:.1f}x; "
+        f"{_verdict(t['speedup_vs_reference'] >= t['speedup_target'])} the "
+        f"{t['speedup_target']:.0f}x target), TF-IDF {t['tfidf_seconds']:.3f} s "
+        f"(scdv takes {t['time_ratio_vs_tfidf']:.2f}x; "
+        f"{_verdict(t['time_ratio_vs_tfidf'] <= t['tfidf_ratio_target'])} the "
+        f"<= {t['tfidf_ratio_target']:.0f}x target).",
+        "",
+        "| documents | seconds | peak traced MB | output MB |",
+        "|---:|---:|---:|---:|",
+        *[f"| {r['n_docs']:,} | {r['seconds']:.3f} | {r['peak_traced_bytes'] / MB:.0f} | "
+          f"{r['output_bytes'] / MB:.0f} |" for r in result["scaling_docs"]],
+        "",
+        f"Fitted exponents: time ~ n^{result['scaling_docs_time_exponent']:.2f}, "
+        f"memory ~ n^{result['scaling_docs_memory_exponent']:.2f}.",
+        "",
+        "| K | GMM fit s | transform s | non-zeros / doc | peak traced MB |",
+        "|---:|---:|---:|---:|---:|",
+        *[f"| {r['K']} | {r['gmm_fit_seconds']:.1f} | {r['seconds']:.3f} | "
+          f"{r['nnz_per_doc']:.0f} | {r['peak_traced_bytes'] / MB:.0f} |"
+          for r in result["scaling_k"]],
+        "",
+        f"Fitted exponent: time ~ K^{result['scaling_k_time_exponent']:.2f}.",
+        "",
+        f"![scaling]({result['plot'].split('/', 1)[-1] if '/' in result['plot'] else result['plot']})",
+        "",
+        f"Machine: {_machine(result)}. Wall time of the run: {result['wall_seconds']:.0f} s.",
+        "",
+    ]
+    return lines
+
+
+def accuracy_section(result):
+    headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
+    lines = ["## Accuracy against peers (`bench_accuracy`)", "",
+             f"Protocol: {result['protocol']}. Command: `{result['command']}`.", ""]
+    for dataset, rows in result["results"].items():
+        key = headline[dataset]
+        second = "f1_macro" if dataset != "reuters" else "f1_micro"
+        lines += [f"### {dataset}", "",
+                  f"| method | {key} | {second} | dimension | non-zeros/doc | fit s | "
+                  "vectorise s | wall s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sorted(rows, key=lambda r: -r["metrics"][key]):
+            nnz = f"{r['nnz_per_doc']:.0f}" if r.get("nnz_per_doc") else "dense"
+            lines.append(
+                f"| {r['method']} | {r['metrics'][key]:.4f} | {r['metrics'].get(second, float('nan')):.4f} "
+                f"| {r['dimension']} | {nnz} | {r['fit_seconds'] or 0:.0f} | "
+                f"{r['vectorize_seconds'] or 0:.1f} | {r['wall_seconds']:.0f} |")
+        for name, fig in result["published"].get(dataset, {}).items():
+            value = {k: v for k, v in fig.items() if k != "source"}
+            lines.append(f"| {name} (published, not measured) | "
+                         f"{next(iter(value.values())):.4f} | | | | | | |")
+        lines.append("")
+    lines += ["| target | verdict |", "|---|---|"]
+    lines += [f"| {k} | {_verdict(v)} |" for k, v in result["targets"].items()]
+    lines += ["", f"Machine: {_machine(result)}. Wall time: {result['wall_seconds']:.0f} s.", ""]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+    lines = ["# Benchmark results" + (" (quick mode)" if args.quick else ""), "",
+             "Written by `python -m benchmarks.report"
+             + (" --quick" if args.quick else "") + "` from `benchmarks/results/*.json`.",
+             ""]
+    sections = [("bench_transform", transform_section), ("bench_speed", speed_section),
+                ("bench_accuracy", accuracy_section)]
+    for name, section in sections:
+        result = _load(name + suffix)
+        if result is None:
+            lines += [f"## {name}", "", f"No result yet: run `python -m benchmarks.{name}"
+                      f"{' --quick' if args.quick else ''}`.", ""]
+        else:
+            lines += section(result)
+    path = HERE / f"RESULTS{suffix}.md"
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
