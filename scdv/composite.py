@@ -35,7 +35,7 @@ from .clustering import (
 )
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
-from .weighting import count_matrix, smooth_idf
+from .weighting import count_matrix, count_texts, smooth_idf
 from .word_vectors import (
     load_word_vectors,
     normalize_rows,
@@ -663,10 +663,10 @@ class SCDV(TransformerMixin, BaseEstimator):
         # Tokenise and count a batch at a time, while threads vectorise the
         # batches before it: only a few batches of tokens are alive at once.
         batches = (
-            count_matrix(tokens if func is None else tokenize_documents(tokens, func),
-                         self.vocabulary_)
-            for tokens in (docs[i:i + self.batch_size]
-                           for i in range(0, len(docs), self.batch_size))
+            count_matrix(batch, self.vocabulary_) if func is None
+            else count_texts(batch, func, self.vocabulary_)
+            for batch in (docs[i:i + self.batch_size]
+                          for i in range(0, len(docs), self.batch_size))
         )
         return self._vectorize(batches, n_docs=len(docs))
 

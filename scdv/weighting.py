@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["IDFWeighter", "smooth_idf", "count_matrix"]
+__all__ = ["IDFWeighter", "count_matrix", "count_texts", "smooth_idf"]
 
 
 def smooth_idf(document_frequency, n_documents):
@@ -74,6 +74,60 @@ def count_matrix(token_docs, vocabulary, dtype=np.float32):
     )
     counts.sum_duplicates()
     return counts
+
+
+#: Documents longer than this many characters are tokenised piece by piece.
+LONG_DOCUMENT = 1_000_000
+
+
+def _pieces(text, size):
+    # Cut at the last whitespace before each boundary, so words stay whole
+    # (a hard cut only where a piece has no whitespace at all).
+    start = 0
+    while start < len(text):
+        stop = min(start + size, len(text))
+        if stop < len(text):
+            space = max(text.rfind(" ", start, stop), text.rfind("\n", start, stop))
+            if space > start:
+                stop = space + 1
+        yield text[start:stop]
+        start = stop
+
+
+def count_texts(texts, tokenizer, vocabulary, *, long_document=LONG_DOCUMENT,
+                dtype=np.float32):
+    """Bag-of-words counts of raw texts, tokenising long ones piece by piece.
+
+    Parameters
+    ----------
+    texts : list of str
+    tokenizer : callable str -> list of str
+    vocabulary : dict of str to int
+    long_document : int, default=1,000,000
+        Texts longer than this (in characters) are cut at whitespace into
+        pieces of about this size, so a single huge document never has all
+        its tokens in memory at once.
+    dtype : numpy dtype, default=float32
+
+    Returns
+    -------
+    counts : csr_matrix of shape (len(texts), len(vocabulary))
+    """
+    short = [tokenizer(t) if len(t) <= long_document else [] for t in texts]
+    counts = count_matrix(short, vocabulary, dtype=dtype)
+    del short
+    long_rows = [i for i, t in enumerate(texts) if len(t) > long_document]
+    if not long_rows:
+        return counts
+    counts = counts.tolil()
+    for i in long_rows:
+        total = np.zeros(len(vocabulary), dtype=np.float64)
+        for piece in _pieces(texts[i], long_document):
+            row = count_matrix([tokenizer(piece)], vocabulary, dtype=np.float64)
+            total[row.indices] += row.data
+        columns = np.flatnonzero(total)
+        counts.rows[i], counts.data[i] = list(columns), list(total[columns].astype(dtype))
+    return counts.tocsr()
 
 
 class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -110,3 +110,16 @@ def test_word2vec_stage_learns_unit_vectors_and_averages_them(corpus):
 def test_word2vec_stage_with_no_frequent_word_says_to_lower_min_count():
     with pytest.raises(ValueError, match="min_count=5"):
         SGNSWord2Vec(min_count=5).fit([["a", "b"], ["c"]])
+
+
+def test_long_documents_are_counted_piece_by_piece_with_the_same_result():
+    from scdv.tokenize import english_tokenize
+    from scdv.weighting import count_texts
+
+    vocabulary = {"alpha": 0, "beta": 1, "gamma": 2}
+    long_text = "alpha beta\ngamma " * 500 + "alphabet beta"
+    texts = ["beta beta", long_text, ""]
+    whole = count_matrix([english_tokenize(t) for t in texts], vocabulary)
+    pieces = count_texts(texts, english_tokenize, vocabulary, long_document=97)
+    np.testing.assert_array_equal(pieces.toarray(), whole.toarray())
+    assert pieces.toarray()[1].tolist() == [500, 501, 500]
