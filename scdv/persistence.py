@@ -110,6 +110,11 @@ def save(model, path):
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez_compressed(handle, **arrays)
+        # mkstemp creates the file private (0600); give it the permissions any
+        # new file gets here, as the umask says.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

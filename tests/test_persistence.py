@@ -164,3 +164,12 @@ def test_other_npz_is_refused(tmp_path):
 def test_plain_pickle_of_the_estimator_still_works(fitted, corpus):
     twin = pickle.loads(pickle.dumps(fitted))
     assert (twin.transform(corpus[0][:3]) != fitted.transform(corpus[0][:3])).nnz == 0
+
+
+def test_saved_model_gets_the_umask_permissions(fitted, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fitted.save(tmp_path / "m.scdv")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "m.scdv").stat().st_mode & 0o777 == 0o644
