@@ -35,16 +35,19 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
 import scdv
 
 from . import evaluate
 from .datasets import DATASET_NAMES, DatasetNotFoundError, load_dataset
+from .doc2vec import DOC2VEC_PARAMS, QUICK_DOC2VEC_PARAMS
 from .features import METHODS, PROTOCOLS, build_features, tfidf_description
 from .models import (
     C_GRIDS,
@@ -203,7 +206,9 @@ def _load(dataset, data_dir, quick, subset, seed):
 
 def _first_label_by_frequency(Y_test, Y_train) -> np.ndarray:
     """For each multi-label row, its label that is most frequent in training."""
-    rank = np.argsort(np.argsort(-np.asarray(Y_train).sum(axis=0), kind="stable"))
+    # int64: label matrices are uint8, and negating an unsigned sum wraps around.
+    freq = np.asarray(Y_train).sum(axis=0).astype(np.int64)
+    rank = np.argsort(np.argsort(-freq, kind="stable"), kind="stable")
     masked = np.where(np.asarray(Y_test) > 0, rank[None, :], len(rank) + 1)
     return np.argmin(masked, axis=1)
 
@@ -262,13 +267,14 @@ def run(
     scdv_l2: bool = False,
     scdv_params: dict | None = None,
     subset: dict | None = None,
+    blas_threads: int | None = 1,
 ) -> dict:
     """Run one cross-validated classification experiment and return its results.
 
     Parameters
     ----------
     dataset : {"20ng", "livedoor", "reuters"}
-    method : {"scdv", "tfidf", "w2v-avg", "stacking"}, default="scdv"
+    method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec"}, default="scdv"
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents
@@ -297,6 +303,15 @@ def run(
         Overrides of the quick subset sizes (``n_train``, ``n_test``,
         ``n_docs``, ``max_chars``, ``outer_folds``); also applies without
         ``quick``.
+    blas_threads : int or None, default=1, keyword-only
+        Threads of BLAS and OpenMP (k-means, the mixture, t-SNE) during the
+        run; None leaves the libraries' default (one per core). One thread is
+        the default because the machines this runs on are shared: with more
+        busy threads than cores, OpenMP's spin-waiting made a quick livedoor
+        run 3.6 times slower (90 s instead of 25 s). word2vec's own threads
+        (``workers``) are not affected. The mixture's result can differ in
+        the last digits with the thread count, so it is recorded in
+        ``params``.
 
     Returns
     -------
@@ -315,6 +330,18 @@ def run(
     if class_weight == "none":
         class_weight = None
     _check_options(dataset, method, protocol, classifier, class_weight, cv, c_grid)
+    if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
+        raise UsageError(f"blas_threads must be a positive integer or None; got {blas_threads!r}")
+    limits = threadpool_limits(limits=blas_threads) if blas_threads else nullcontext()
+    with limits:
+        result = _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight,
+                      cache_dir, plots_dir, seed, c_grid, scdv_l2, scdv_params, subset)
+    result["params"]["blas_threads"] = blas_threads
+    return result
+
+
+def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight, cache_dir,
+         plots_dir, seed, c_grid, scdv_l2, scdv_params, subset) -> dict:
     n_splits = cv if cv is not None else (QUICK_CV if quick else DEFAULT_CV)
     c_grid = list(c_grid) if c_grid is not None else list(
         (QUICK_C_GRIDS if quick else C_GRIDS)[classifier])
@@ -328,17 +355,17 @@ def run(
     timer = _Timer()
     counter = FitWarnings()
     t_start = time.perf_counter()
-    logger.info("run: dataset=%s method=%s protocol=%s classifier=%s%s", dataset, method,
-                protocol, classifier, " (quick)" if quick else "")
-
     with timer.stage("load"):
         corpus, splits, target_names, split_info = _load(dataset, data_dir, quick, subset, seed)
+    # Logged once the data is found, so a missing corpus prints its one error line only.
+    logger.info("run: dataset=%s method=%s protocol=%s classifier=%s%s", dataset, method,
+                protocol, classifier, " (quick)" if quick else "")
     texts, y, ids = corpus["data"], corpus["target"], corpus["ids"]
     logger.info("load: %d documents, %d classes, %s", len(texts), len(target_names),
                 split_info["split"])
 
     tokens = None
-    if uses_scdv:
+    if uses_scdv or method == "doc2vec":
         with timer.stage("tokenize"):
             tokens = tokenize_corpus(texts, _TOKENIZER[language], cache_dir=cache_dir)
 
@@ -355,6 +382,7 @@ def run(
             test_tokens=[tokens[i] for i in te] if tokens is not None else None,
             language=language, protocol=protocol, scdv_params=params_scdv,
             scdv_l2=scdv_l2, cache_dir=cache_dir, all_texts=texts, all_tokens=tokens,
+            seed=seed, doc2vec_params=QUICK_DOC2VEC_PARAMS if quick else None,
         )
         for key, seconds in fs.timings.items():
             timer.add(key, seconds)
@@ -426,6 +454,13 @@ def run(
 
     # ----------------------------------------------------------------- params
     params: dict = {
+        "protocol": protocol,
+        "protocol_description": (
+            "inductive: tokenizer statistics, word2vec, GMM, IDF, threshold (and TF-IDF "
+            "vocabulary/idf) fitted on the training documents only"
+            if protocol == "inductive" else
+            "transductive: the unsupervised stages (SCDV fit, TF-IDF vocabulary/idf) also "
+            "saw the test documents' text, never their labels (as the SCDV paper's code)"),
         "split": split_info["split"],
         "classifier": {"name": classifier, "class_weight": class_weight,
                        "c_grid": c_grid, "cv_folds": n_splits,
@@ -452,6 +487,13 @@ def run(
     if uses_tfidf:
         params["tfidf"] = tfidf_description(language)
         params.setdefault("features", feature_info)
+    if method == "doc2vec":
+        params["tokenizer"] = _TOKENIZER[language]
+        params["features"] = feature_info
+        params["doc2vec"] = {"dm": 0, **DOC2VEC_PARAMS,
+                             **(QUICK_DOC2VEC_PARAMS if quick else {}), "seed": seed,
+                             "note": "PV-DBOW trained on the training documents; test "
+                                     "vectors inferred (infer_vector)"}
     if method == "w2v-avg":
         params["w2v_avg"] = ("mean of the unit word vectors of the fitted SCDV model "
                              "(same word2vec as SCDV)")

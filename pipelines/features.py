@@ -22,6 +22,8 @@ Methods
     The mean of the same unit word vectors the SCDV model learned.
 ``stacking``
     SCDV and TF-IDF features side by side; see :class:`ColumnSlice`.
+``doc2vec``
+    gensim Doc2Vec, PV-DBOW (:mod:`pipelines.doc2vec`), on the same token lists.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("scdv", "tfidf", "w2v-avg", "stacking")
+METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "doc2vec")
 PROTOCOLS = ("inductive", "transductive")
 
 # Keys of SCDV params that do not change the fitted model: left out of the cache key.
@@ -270,6 +272,8 @@ def build_features(
     cache_dir=None,
     all_texts: Sequence[str] | None = None,
     all_tokens: Sequence[Sequence[str]] | None = None,
+    seed: int = 0,
+    doc2vec_params: dict | None = None,
 ) -> FeatureSet:
     """Build the training and test features of one split for ``method``.
 
@@ -335,6 +339,23 @@ def build_features(
         parts_train.append(Xtr)
         parts_test.append(Xte)
         names.append("scdv" if method != "w2v-avg" else "w2v-avg")
+
+    if method == "doc2vec":
+        from .doc2vec import doc2vec_features
+
+        start = time.perf_counter()
+        if protocol == "transductive":
+            # Test documents are trained on too (never their labels).
+            X_all, _ = doc2vec_features(list(train_tokens) + list(test_tokens), [],
+                                        seed=seed, params=doc2vec_params)
+            Xtr, Xte = X_all[:len(train_tokens)], X_all[len(train_tokens):]
+        else:
+            Xtr, Xte = doc2vec_features(train_tokens, test_tokens, seed=seed,
+                                        params=doc2vec_params)
+        timings["fit"] = time.perf_counter() - start
+        parts_train.append(Xtr)
+        parts_test.append(Xte)
+        names.append("doc2vec")
 
     if method in ("tfidf", "stacking"):
         start = time.perf_counter()

@@ -83,7 +83,8 @@ def plot_label_f1(y_true, y_pred, target_names: Sequence[str], path, *, top: int
 
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
-    support = y_true.sum(axis=0)
+    # int64: label matrices are uint8, and negating an unsigned sum wraps around.
+    support = y_true.sum(axis=0).astype(np.int64)
     order = np.argsort(-support, kind="stable")[:top]
     _, _, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=order,
                                                   zero_division=0)
@@ -93,7 +94,11 @@ def plot_label_f1(y_true, y_pred, target_names: Sequence[str], path, *, top: int
     ax.set_yticks(ypos, labels=[f"{target_names[i]} ({int(support[i])})" for i in order],
                   fontsize=8)
     for y, v in zip(ypos, f1):
-        ax.text(min(v + 0.01, 0.93), y, f"{v:.2f}", va="center", fontsize=7)
+        # Long bars get their value inside, in white, so it never runs off the axes.
+        inside = v > 0.85
+        ax.text(v - 0.01 if inside else v + 0.01, y, f"{v:.2f}", va="center",
+                ha="right" if inside else "left", fontsize=7,
+                color="white" if inside else "black")
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1 on the test set")
     ax.set_title(title or f"Per-label F1, {len(order)} most frequent labels "

@@ -322,3 +322,12 @@ def test_quick_livedoor_with_plots(tmp_path):
     names = sorted(p.name for p in plots.glob("*.png"))
     assert names == ["livedoor-scdv-inductive-confusion.png",
                      "livedoor-scdv-inductive-folds.png", "livedoor-scdv-inductive-map.png"]
+
+
+def test_quick_20ng_doc2vec_peer(tmp_path):
+    _require("20ng")
+    result = classify.run("20ng", method="doc2vec", quick=True, cache_dir=tmp_path)
+    assert result["method"] == "doc2vec"
+    assert result["params"]["doc2vec"]["dm"] == 0  # PV-DBOW
+    assert result["params"]["features"][0]["n_features"] == 50
+    assert 3 / 20 < result["metrics"]["accuracy"] <= 1
