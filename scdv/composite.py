@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SCDV", "composite_document_vectors", "fit_scdv", "word_topic_vectors"]
 
+
 def word_topic_vectors(word_vectors, word_cluster_proba, idf):
     """Dense word-topic vectors, the paper's wtv_w, for a few words.
 
@@ -672,12 +673,15 @@ class SCDV(TransformerMixin, BaseEstimator):
 
     def _kernel(self):
         # Laying the fitted arrays out for the kernel costs about as much as
-        # vectorising a few thousand documents, so it is kept between calls,
-        # keyed on the arrays it was built from (a refit or load replaces them).
-        key = (id(self.word_vectors_), id(self.word_cluster_proba_), id(self.idf_))
+        # vectorising a few thousand documents, so it is kept between calls
+        # for as long as the fitted arrays are the same objects (a refit, a
+        # load or an assignment replaces them; editing them in place does not,
+        # and is not supported). The cache holds the arrays themselves, so an
+        # identity check cannot be fooled by a recycled id().
+        arrays = (self.word_vectors_, self.word_cluster_proba_, self.idf_)
         cached = self.__dict__.get("_kernel_cache")
-        if cached is None or cached[0] != key:
-            cached = (key, _Kernel(self.word_vectors_, self.word_cluster_proba_, self.idf_))
+        if cached is None or any(a is not b for a, b in zip(cached[0], arrays)):
+            cached = (arrays, _Kernel(*arrays))
             self.__dict__["_kernel_cache"] = cached
         return cached[1]
 

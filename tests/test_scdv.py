@@ -273,3 +273,12 @@ def test_deepcopy_is_independent(fitted):
     twin = copy.deepcopy(fitted)
     twin.idf_[:] = 0
     assert fitted.idf_.any()
+
+
+def test_replacing_fitted_arrays_is_seen_by_transform(fitted, corpus):
+    before = fitted.transform(corpus[0][:5])
+    fitted.idf_ = fitted.idf_ * 2  # a new array: every row scales, norms cancel it
+    np.testing.assert_allclose(fitted.transform(corpus[0][:5]).toarray(), before.toarray(),
+                               atol=1e-6)
+    fitted.word_cluster_proba_ = np.roll(fitted.word_cluster_proba_, 1, axis=1)
+    assert (fitted.transform(corpus[0][:5]) != before).nnz > 0
