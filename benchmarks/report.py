@@ -155,6 +155,65 @@ def accuracy_section(result):
     return lines
 
 
+def large_inputs_section(result):
+    lines = ["## Large inputs (`bench_large_inputs`)", "",
+             f"Command: `{result['command']}`. Bound: peak extra memory <= 1.5 x output "
+             "+ 256 MB.", "",
+             "| case | path | documents | input MB | seconds | peak extra MB | output MB "
+             "| bound MB | bounded |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for c in result["cases"]:
+        lines.append(
+            f"| {c['case']} | {c['path']} | {c['n_docs']:,} | {c['input_bytes'] / MB:.1f} | "
+            f"{c['seconds']:.2f} | {c['peak_rss_extra_bytes'] / MB:.0f} | "
+            f"{c['output_bytes'] / MB:.1f} | {c['bound_bytes'] / MB:.0f} | "
+            f"{'yes' if c['bounded'] else '**NO**'} |")
+    lines += ["", f"Machine: {_machine(result)}. Wall time: {result['wall_seconds']:.0f} s.", ""]
+    return lines
+
+
+def dask_section(result):
+    lines = ["## Dask (`bench_dask`)", "", f"Command: `{result['command']}`. LocalCluster "
+             "on loopback, one thread per worker process; every result equal to the "
+             "in-process one.", "",
+             "| language | documents | in-process docs/s | 1 worker docs/s | 2 workers docs/s "
+             "| 2 vs 1 | equal |", "|---|---:|---:|---:|---:|---:|---|"]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['language']} | {r['n_docs']:,} | {r['in_process_docs_per_s']:.0f} | "
+            f"{r['workers_1_docs_per_s']:.0f} | {r['workers_2_docs_per_s']:.0f} | "
+            f"{r['speedup_2_vs_1']:.2f}x | {r['workers_1_equal'] and r['workers_2_equal']} |")
+    lines += ["", f"Machine: {_machine(result)}.", ""]
+    return lines
+
+
+def classify_section():
+    folder = RESULTS / "classify"
+    files = sorted(folder.glob("*.json")) if folder.exists() else []
+    if not files:
+        return []
+    headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
+    target = {"20ng": 0.85, "livedoor": 0.95, "reuters": 0.93}
+    lines = ["## Full classification runs (`python -m pipelines.classify`)", "",
+             "Full configuration, inductive protocol, LinearSVC with C chosen by 5-fold "
+             "grid search on the training data. Each row is one JSON file in "
+             "`benchmarks/results/classify/`.", "",
+             "| dataset | method | metric | test value | cross-validation | target (SCDV) "
+             "| wall s |",
+             "|---|---|---|---:|---|---:|---:|"]
+    for path in files:
+        r = json.loads(path.read_text())
+        key = headline[r["dataset"]]
+        folds = (r.get("cv") or {}).get("fold_scores") or []
+        spread = (f"{sum(folds) / len(folds):.4f} over {len(folds)} folds" if folds else "")
+        goal = target[r["dataset"]] if r["method"] == "scdv" else None
+        verdict = "" if goal is None else f"{goal} {_verdict(r['metrics'][key] >= goal)}"
+        lines.append(f"| {r['dataset']} | {r['method']} | {key} | {r['metrics'][key]:.4f} | "
+                     f"{spread} | {verdict} | {r['timings_s']['total']:.0f} |")
+    lines.append("")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -165,7 +224,8 @@ def main(argv=None):
              + (" --quick" if args.quick else "") + "` from `benchmarks/results/*.json`.",
              ""]
     sections = [("bench_transform", transform_section), ("bench_speed", speed_section),
-                ("bench_accuracy", accuracy_section)]
+                ("bench_accuracy", accuracy_section),
+                ("bench_large_inputs", large_inputs_section), ("bench_dask", dask_section)]
     for name, section in sections:
         result = _load(name + suffix)
         if result is None:
@@ -173,6 +233,8 @@ def main(argv=None):
                       f"{' --quick' if args.quick else ''}`.", ""]
         else:
             lines += section(result)
+    if not args.quick:
+        lines += classify_section()
     path = HERE / f"RESULTS{suffix}.md"
     path.write_text("\n".join(lines))
     print(f"wrote {path}")
