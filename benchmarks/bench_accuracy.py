@@ -30,11 +30,11 @@ from pipelines.classify import run
 #: Methods compared, as (name, method of pipelines.classify.run, SCDV overrides).
 METHODS = [
     ("scdv", "scdv", {}),
-    ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}),
     ("tfidf", "tfidf", {}),
     ("w2v-avg", "w2v-avg", {}),
     ("doc2vec", "doc2vec", {}),
     ("stacking", "stacking", {}),
+    ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}),
 ]
 
 #: Figures reported in the papers, never measured here.
@@ -72,6 +72,34 @@ def summarise(name, result):
     }
 
 
+def _write(args, datasets, rows, start, partial):
+    checks = {}
+    for dataset, table in rows.items():
+        score = {r["method"]: r["metrics"][HEADLINE[dataset]] for r in table}
+        if "scdv" in score:
+            for peer in ("w2v-avg", "doc2vec"):
+                if peer in score:
+                    checks[f"{dataset}: scdv beats {peer}"] = score["scdv"] > score[peer]
+        if dataset != "reuters" and {"stacking", "tfidf"} <= set(score):
+            checks[f"{dataset}: stacking beats tfidf"] = score["stacking"] > score["tfidf"]
+    command = "python -m benchmarks.bench_accuracy" + (" --quick" if args.quick else "")
+    for d in args.dataset or []:
+        command += f" --dataset {d}"
+    for m in args.method or []:
+        command += f" --method {m}"
+    path = write_result("bench_accuracy" + ("_quick" if args.quick else ""), {
+        "quick": args.quick,
+        "partial": partial,
+        "protocol": "inductive",
+        "command": command,
+        "results": rows,
+        "published": {d: PUBLISHED.get(d, {}) for d in datasets},
+        "targets": checks,
+        "wall_seconds": time.perf_counter() - start,
+    })
+    return path, checks
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -105,28 +133,10 @@ def main(argv=None):
             logging.info("%s / %s: %s = %.4f (%.0f s)", dataset, name, key,
                          row["metrics"][key], row["wall_seconds"])
 
-    checks = {}
-    for dataset, table in rows.items():
-        score = {r["method"]: r["metrics"][HEADLINE[dataset]] for r in table}
-        if "scdv" in score:
-            for peer in ("w2v-avg", "doc2vec"):
-                if peer in score:
-                    checks[f"{dataset}: scdv beats {peer}"] = score["scdv"] > score[peer]
-        if dataset != "reuters" and {"stacking", "tfidf"} <= set(score):
-            checks[f"{dataset}: stacking beats tfidf"] = score["stacking"] > score["tfidf"]
+            # Written after every method, so an interrupted run keeps its rows.
+            path, checks = _write(args, datasets, rows, start, partial=True)
 
-    command = "python -m benchmarks.bench_accuracy" + (" --quick" if args.quick else "")
-    for d in args.dataset or []:
-        command += f" --dataset {d}"
-    path = write_result("bench_accuracy" + ("_quick" if args.quick else ""), {
-        "quick": args.quick,
-        "protocol": "inductive",
-        "command": command,
-        "results": rows,
-        "published": {d: PUBLISHED.get(d, {}) for d in datasets},
-        "targets": checks,
-        "wall_seconds": time.perf_counter() - start,
-    })
+    path, checks = _write(args, datasets, rows, start, partial=False)
     for dataset, table in rows.items():
         key = HEADLINE[dataset]
         print(f"\n{dataset} ({key}):")

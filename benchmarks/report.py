@@ -130,7 +130,9 @@ def speed_section(result):
 def accuracy_section(result):
     headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
     lines = ["## Accuracy against peers (`bench_accuracy`)", "",
-             f"Protocol: {result['protocol']}. Command: `{result['command']}`.", ""]
+             f"Protocol: {result['protocol']}. Command: `{result['command']}`."
+             + (" **Partial run**: stopped before every method had run; the rows below "
+                "are the methods that finished." if result.get("partial") else ""), ""]
     for dataset, rows in result["results"].items():
         key = headline[dataset]
         second = "f1_macro" if dataset != "reuters" else "f1_micro"
