@@ -206,12 +206,22 @@ def classify_section():
     for path in files:
         r = json.loads(path.read_text())
         key = headline[r["dataset"]]
-        folds = (r.get("cv") or {}).get("fold_scores") or []
-        spread = (f"{sum(folds) / len(folds):.4f} over {len(folds)} folds" if folds else "")
+        cv = r.get("cv") or {}
+        if isinstance(cv.get("mean"), dict):  # outer folds (livedoor)
+            spread = (f"{cv['mean'][key]:.4f} +/- {cv['std'][key]:.4f} over "
+                      f"{len(cv.get('folds', []))} outer folds")
+        else:  # the chosen C's inner grid-search folds on the training set
+            folds = cv.get("fold_scores") or []
+            spread = (f"{sum(folds) / len(folds):.4f} (inner CV, {len(folds)} folds)"
+                      if folds else "")
         goal = target[r["dataset"]] if r["method"] == "scdv" else None
         verdict = "" if goal is None else f"{goal} {_verdict(r['metrics'][key] >= goal)}"
         lines.append(f"| {r['dataset']} | {r['method']} | {key} | {r['metrics'][key]:.4f} | "
                      f"{spread} | {verdict} | {r['timings_s']['total']:.0f} |")
+    plots = sorted((folder / "plots").glob("*.png")) if (folder / "plots").exists() else []
+    if plots:
+        lines += ["", "Figures (`--plots`): " + ", ".join(
+            f"[{p.stem}](results/classify/plots/{p.name})" for p in plots) + "."]
     lines.append("")
     return lines
 
