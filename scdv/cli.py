@@ -442,6 +442,9 @@ def _on_dask(address, model, texts, fit):
         raise UsageError("--scheduler needs Dask: pip install 'scdv[dask]'") from None
     try:
         client = Client(address, timeout="10s")
+    except ValueError as exc:  # malformed address
+        raise UsageError(f"argument --scheduler: {exc}; give an address such as "
+                         "tcp://10.0.0.5:8786") from None
     except (OSError, TimeoutError) as exc:
         raise DataError(f"cannot reach the Dask scheduler at {address!r} ({exc}); check "
                         "the address and that the scheduler is running") from None

@@ -112,3 +112,14 @@ def test_command_line_runs_against_the_scheduler(client, corpus, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 1 and "cannot reach the Dask scheduler" in err
     assert not (tmp_path / "f.npz").exists()
+
+
+def test_command_line_refuses_a_malformed_scheduler_address(tmp_path, capsys):
+    from scdv.cli import main
+
+    (tmp_path / "a.txt").write_text("some text")
+    code = main(["vectorize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "o.npz"),
+                 "--scheduler", "no-port-here", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--scheduler" in err and "Traceback" not in err
+    assert not (tmp_path / "o.npz").exists()
