@@ -39,7 +39,6 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
@@ -587,7 +586,8 @@ def _make_plots(plots_dir: Path, *, dataset, method, protocol, target_names, y_t
         written.append(plots.plot_fold_scores(
             scores, plots_dir / f"{tag}-folds.png", xlabel="inner fold (training data)",
             reference={f"test {ref_key}": metrics[ref_key]},
-            title=f"{head}: grid-search CV scores of the chosen C"))
+            title=f"{head}: grid-search CV scores of the chosen C"
+                  + (" (each base estimator)" if method == "stacking" else "")))
     return [str(p) for p in written]
 
 
