@@ -431,6 +431,18 @@ def _fit(model, texts, transform):
         raise DataError(_cli_words(str(exc))) from None
 
 
+def _forget_failed_client():
+    # A Client whose connection fails has already made itself the default
+    # (and dask's scheduler); close it so that later work in this process
+    # (the tests, a notebook calling main) does not wait on it forever.
+    from distributed.client import _get_global_client, _set_global_client
+
+    client = _get_global_client()
+    if client is not None and client.status != "running":
+        client.close()
+        _set_global_client(None)
+
+
 def _on_dask(address, model, texts, fit):
     """Fit (when asked) and vectorise on a Dask cluster; return (X, model)."""
     try:
@@ -443,9 +455,11 @@ def _on_dask(address, model, texts, fit):
     try:
         client = Client(address, timeout="10s")
     except ValueError as exc:  # malformed address
+        _forget_failed_client()
         raise UsageError(f"argument --scheduler: {exc}; give an address such as "
                          "tcp://10.0.0.5:8786") from None
     except (OSError, TimeoutError) as exc:
+        _forget_failed_client()
         raise DataError(f"cannot reach the Dask scheduler at {address!r} ({exc}); check "
                         "the address and that the scheduler is running") from None
     with client:

@@ -42,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import seed_from
 from .clustering import soft_cluster_words, sparsify_posteriors, too_few_words_message
 from .composite import SCDV, _Kernel
 from .threshold import sparsity_threshold
@@ -78,12 +79,15 @@ class _Shipped:
 
 
 def _client():
+    # The default distributed client, if there is one that is running (a
+    # Client whose connection failed can linger as the default).
     try:
         from distributed import default_client
 
-        return default_client()
+        client = default_client()
     except (ImportError, ValueError):
         return None
+    return client if client.status == "running" else None
 
 
 def _ship(model):
@@ -252,7 +256,7 @@ def fit(texts, *, sample_fraction=None, **params):
 
     model = SCDV(**params)
     model._validate_params()
-    seed = model.random_state if isinstance(model.random_state, int) else 0
+    seed = seed_from(model.random_state)
     tokenizer = make_tokenizer(model.tokenizer, stop_words=model.stop_words, pos=model.pos)
     tokens = texts if tokenizer is None else texts.map(tokenizer)
     tokens = tokens.persist()

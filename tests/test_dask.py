@@ -84,11 +84,21 @@ def test_distributed_fit_counts_like_a_local_fit(client, corpus):
     assert X.shape == (len(docs), 4 * 16) and X.nnz > 0
 
 
-def test_command_line_runs_against_the_scheduler(client, corpus, tmp_path, capsys):
+def _scdv(*argv):
+    # A separate process: a distributed Client made by the command would
+    # otherwise stay this test process's default scheduler.
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "scdv", *argv], capture_output=True,
+                         text=True, timeout=180)
+    return run.returncode, run.stderr
+
+
+def test_command_line_runs_against_the_scheduler(client, corpus, tmp_path):
     from scipy.sparse import load_npz
 
     from scdv import load
-    from scdv.cli import main
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -97,29 +107,24 @@ def test_command_line_runs_against_the_scheduler(client, corpus, tmp_path, capsy
     small = ["--vector-size", "16", "--n-components", "4", "--min-count", "2",
              "--epochs", "3", "-q"]
     address = client.scheduler.address
-    assert main(["vectorize", str(folder), "-o", str(tmp_path / "d.npz"), "--scheduler",
-                 address, "--save-model", str(tmp_path / "m.scdv"), *small]) == 0
+    assert _scdv("vectorize", str(folder), "-o", str(tmp_path / "d.npz"), "--scheduler",
+                 address, "--save-model", str(tmp_path / "m.scdv"), *small)[0] == 0
     model = load(tmp_path / "m.scdv")
     remote = load_npz(tmp_path / "d.npz")
     texts = [p.read_text() for p in sorted(folder.iterdir())]
     assert (remote != model.transform(texts)).nnz == 0
-    assert main(["vectorize", str(folder), "-o", str(tmp_path / "e.npz"), "--model",
-                 str(tmp_path / "m.scdv"), "--scheduler", address, "-q"]) == 0
+    assert _scdv("vectorize", str(folder), "-o", str(tmp_path / "e.npz"), "--model",
+                 str(tmp_path / "m.scdv"), "--scheduler", address, "-q")[0] == 0
     assert (load_npz(tmp_path / "e.npz") != remote).nnz == 0
-    capsys.readouterr()
-    code = main(["vectorize", str(folder), "-o", str(tmp_path / "f.npz"), "--model",
-                 str(tmp_path / "m.scdv"), "--scheduler", "tcp://127.0.0.1:9", "-q"])
-    err = capsys.readouterr().err
+    code, err = _scdv("vectorize", str(folder), "-o", str(tmp_path / "f.npz"), "--model",
+                      str(tmp_path / "m.scdv"), "--scheduler", "tcp://127.0.0.1:9", "-q")
     assert code == 1 and "cannot reach the Dask scheduler" in err
     assert not (tmp_path / "f.npz").exists()
 
 
-def test_command_line_refuses_a_malformed_scheduler_address(tmp_path, capsys):
-    from scdv.cli import main
-
+def test_command_line_refuses_a_malformed_scheduler_address(tmp_path):
     (tmp_path / "a.txt").write_text("some text")
-    code = main(["vectorize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "o.npz"),
-                 "--scheduler", "no-port-here", "-q"])
-    err = capsys.readouterr().err
+    code, err = _scdv("vectorize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "o.npz"),
+                      "--scheduler", "no-port-here", "-q")
     assert code == 2 and "--scheduler" in err and "Traceback" not in err
     assert not (tmp_path / "o.npz").exists()
