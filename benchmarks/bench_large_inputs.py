@@ -52,7 +52,13 @@ from pathlib import Path
 
 import scipy.sparse as sp
 
-from benchmarks._common import RESULTS, cached_model, write_result
+from benchmarks._common import (
+    RESULTS,
+    cached_model,
+    reset_peak_rss,
+    status_kb,
+    write_result,
+)
 from pipelines.datasets import load_20newsgroups
 
 MB = 2**20
@@ -100,22 +106,6 @@ def build_lines(texts, n_lines):
 # Measurements
 
 
-def _status_kb(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return None
-
-
-def _reset_peak_rss():
-    """Reset VmHWM to the current RSS (Linux >= 4.0); False when not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def csr_bytes(X):
     return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
 
@@ -127,12 +117,12 @@ def bound_of(output_bytes):
 def measure_transform(model, docs):
     """Time and peak memory of ``model.transform(docs)`` in this process."""
     gc.collect()
-    before_kb = _status_kb("VmRSS")
-    reset = _reset_peak_rss()
+    before_kb = status_kb("VmRSS")
+    reset = reset_peak_rss()
     start = time.perf_counter()
     X = model.transform(docs)
     seconds = time.perf_counter() - start
-    peak_kb = _status_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     rss_extra = (peak_kb - before_kb) * 1024 if reset and peak_kb and before_kb else None
     shape, nnz, output = X.shape, int(X.nnz), csr_bytes(X)
     del X

@@ -30,11 +30,10 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import cached_model, write_result
+from benchmarks._common import cached_model, reset_peak_rss, status_kb, write_result
 from pipelines.datasets import load_20newsgroups
 import scdv
 from scdv import word_topic_vectors
@@ -70,34 +69,18 @@ def _identity(doc):
     return doc
 
 
-def _rss_kb(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _reset_peak_rss():
-    # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0).
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def measure_memory(model, texts):
     """Peak extra memory of ``model.transform(texts)``, by RSS and by tracemalloc."""
     gc.collect()
-    before_kb = _rss_kb("VmRSS")
-    reset = _reset_peak_rss()
+    before_kb = status_kb("VmRSS")
+    reset = reset_peak_rss()
     tracemalloc.start()
     start = time.perf_counter()
     X = model.transform(texts)
     seconds = time.perf_counter() - start
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    peak_kb = _rss_kb("VmHWM")
+    peak_kb = status_kb("VmHWM")
     output = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     rss_extra = (peak_kb - before_kb) * 1024 if reset else None
     bound = 1.5 * output + 256 * 2**20
