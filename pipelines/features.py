@@ -42,7 +42,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 import scdv
-from scdv import SCDV, count_matrix
+from scdv import SCDV
+from scdv.word_vectors import average_word_vectors
 
 from .tokens import hash_tokens
 
@@ -213,12 +214,7 @@ def w2v_average(model, token_docs: Sequence[Sequence[str]]) -> np.ndarray:
     -------
     ndarray of shape (n_docs, d), float32
     """
-    counts = count_matrix(token_docs, model.vocabulary_, dtype=np.float64)
-    n = np.asarray(counts.sum(axis=1)).ravel()
-    total = counts @ model.word_vectors_.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n[:, None] > 0, total / n[:, None], 0.0)
-    return mean.astype(np.float32)
+    return average_word_vectors(token_docs, model.vocabulary_, model.word_vectors_)
 
 
 # --------------------------------------------------------------------------- TF-IDF

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "SGNSWord2Vec",
+    "average_word_vectors",
     "load_word_vectors",
     "normalize_rows",
     "restrict_to_corpus",
@@ -246,14 +247,8 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
             A document with no in-vocabulary token gives a zero row.
         """
         check_is_fitted(self, "word_vectors_")
-        docs = check_token_documents(X)
-        out = np.zeros((len(docs), self.word_vectors_.shape[1]), dtype=np.float32)
-        get = self.vocabulary_.get
-        for i, doc in enumerate(docs):
-            rows = [r for r in map(get, doc) if r is not None]
-            if rows:
-                out[i] = self.word_vectors_[rows].mean(axis=0)
-        return out
+        return average_word_vectors(check_token_documents(X), self.vocabulary_,
+                                    self.word_vectors_)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``sgnsword2vec0`` ... of the averaged dimensions."""
@@ -287,6 +282,26 @@ def empty_vocabulary_message(docs, min_count):
         f"times in {len(docs)} documents ({n_tokens} tokens). Lower 'min_count' "
         "or give more text."
     )
+
+
+def average_word_vectors(token_docs, vocabulary, vectors):
+    """Mean word vector of each document; repeated tokens count again.
+
+    One sparse product, counts (n_docs x V) times vectors (V x d), instead of
+    a Python loop per token. A document with no vocabulary word is a zero row.
+
+    Returns
+    -------
+    ndarray of shape (n_docs, d), float32
+    """
+    from .weighting import count_matrix
+
+    counts = count_matrix(token_docs, vocabulary, dtype=np.float64)
+    n = np.asarray(counts.sum(axis=1)).ravel()
+    total = counts @ np.asarray(vectors, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n[:, None] > 0, total / n[:, None], 0.0)
+    return mean.astype(np.float32)
 
 
 def load_word_vectors(source):
