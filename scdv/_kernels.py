@@ -20,10 +20,17 @@ normalised vector is then off by at most
 
     (max_k F_k + max_j |x'_j| * L) / (||u'|| - L).
 
-A document whose bound exceeds the tolerance is recomputed exactly, as one
-dense product U = A^T V (K x n times n x d) over all posteriors. Either way
-each entry is within the tolerance of the exact sum; accumulation is in
-float64 and only the output is rounded to float32. The dense (n_docs, K*d)
+E_k and F_k cost K operations per word. Most documents pass with cheaper,
+looser bounds of one operation per word, taken first (Minkowski's
+inequality over words, and max_k F_k <= sum_w a_w max_k q_wk max_j |v_wj|):
+
+    L <= sum_w a_w ||v_w|| ||q_w||_2,   max_k F_k <= sum_w a_w max_j |v_wj| max_k q_wk.
+
+A document whose bound exceeds the tolerance is recomputed exactly, over
+all posteriors. Either way each entry is within the tolerance of the exact
+sum; accumulation is in float64 and only the output is rounded to float32.
+The kept pairs are summed cluster by cluster, so that a block of the
+accumulator stays in L1 while its words are added. The dense (n_docs, K*d)
 matrix never exists: a document's K x d accumulator is normalised, cut and
 written out before the next document.
 
@@ -47,26 +54,60 @@ _FAST = {"reassoc", "contract"}
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def _exact_block(start, n, doc_words, doc_counts, idf, vectors, proba_t, At_buf, Vd_buf, U):
-    # All posteriors, as one small matrix product into U (K x d).
+def _exact_sum(start, n, doc_words, doc_counts, idf, vectors, proba_t, acc):
+    # u over all posteriors, cluster by cluster so each block stays in L1.
+    # Plain loops rather than BLAS: no BLAS threads to limit, no buffers.
     K = proba_t.shape[0]
     d = vectors.shape[1]
-    At = At_buf[: K * n].reshape((K, n))
-    Vd = Vd_buf[: n * d].reshape((n, d))
-    for i in range(n):
-        w = doc_words[start + i]
-        weight = doc_counts[start + i] * idf[w]
-        for k in range(K):
-            At[k, i] = weight * proba_t[k, w]
-        Vd[i, :] = vectors[w, :]
-    np.dot(At, Vd, U)
+    acc[:] = 0.0
+    for k in range(K):
+        block = acc[k * d:(k + 1) * d]
+        for i in range(n):
+            w = doc_words[start + i]
+            scale = doc_counts[start + i] * idf[w] * proba_t[k, w]
+            v = vectors[w]
+            for j in range(d):
+                block[j] += scale * v[j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _sum_of_squares(x):
+    total = 0.0
+    for j in range(x.shape[0]):
+        total += x[j] * x[j]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _abs_max(bits, box):
+    # max_j |x_j| of float64 values given as their int64 bits. With the sign
+    # bit cleared, non-negative doubles order as their bits do; an integer
+    # max vectorises, while a float max does not (NaN semantics), and the
+    # loop over every touched block would otherwise cost as much as the sum.
+    top = 0
+    for j in range(bits.shape[0]):
+        top = max(top, bits[j] & 0x7FFF_FFFF_FFFF_FFFF)
+    box[0] = top
+    return box.view(np.float64)[0]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _error_bound(norm, peak, L, F_max):
+    # Largest error of any normalised entry (module docstring); inf when
+    # the left-out part could be as large as what was kept.
+    if L == 0.0 and F_max == 0.0:
+        return 0.0
+    if norm <= L:
+        return np.inf
+    return (F_max + peak / norm * L) / (norm - L)
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vectors,
-                             proba_t, p_indptr, p_clusters, p_values, left_norm,
-                             left_peak, threshold, tolerance, row_stats, first_doc,
-                             out_indptr, out_indices, out_data):
+                             proba_t, p_indptr, p_clusters, p_values, vector_norm,
+                             vector_peak, left, word_left_norm, word_left_peak, threshold,
+                             tolerance, row_stats, first_doc, out_indptr, out_indices,
+                             out_data):
     """Normalised, thresholded SCDV vectors of a batch of count rows.
 
     Parameters
@@ -77,15 +118,20 @@ def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vecto
         CSR (indptr int64, indices int64, data float64) of the (n_docs, V)
         count matrix.
     idf : (V,) float64
-    vectors : (V, d) float64, C-contiguous
+    vectors : (V, d) float32 or float64, C-contiguous
     proba_t : (K, V) float64, C-contiguous
         All posteriors, transposed; used by the exact path.
     p_indptr, p_clusters, p_values : arrays
         Per word (CSR by word), the clusters the fast path keeps and their
         posteriors.
-    left_norm, left_peak : (V, K) float64
-        The posterior left out of each pair times ||v_w|| and times
-        max_j |v_wj|: the per-word parts of E_k and F_k.
+    vector_norm, vector_peak : (V,) float64
+        ||v_w|| and max_j |v_wj|.
+    left : (V, K) float32
+        q_wk, the posterior the fast path leaves out, rounded up (float32
+        halves the bytes read per word; rounding up keeps it a bound).
+    word_left_norm, word_left_peak : (V,) float64
+        ||v_w|| ||q_w||_2 and max_j |v_wj| max_k q_wk: the per-word parts
+        of the cheap bounds.
     threshold : float
         ``WRITE`` drops entries with ``|x| < threshold``.
     tolerance : float
@@ -111,15 +157,20 @@ def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vecto
     n_docs = doc_indptr.shape[0] - 1
     d = vectors.shape[1]
     K = proba_t.shape[0]
-    max_words = 1
+    max_pairs = 1
     for doc in range(n_docs):
-        max_words = max(max_words, doc_indptr[doc + 1] - doc_indptr[doc])
-    At_buf = np.empty(K * max_words)
-    Vd_buf = np.empty(max_words * d)
+        pairs = 0
+        for i in range(doc_indptr[doc], doc_indptr[doc + 1]):
+            pairs += p_indptr[doc_words[i] + 1] - p_indptr[doc_words[i]]
+        max_pairs = max(max_pairs, pairs)
     acc = np.zeros(K * d)
-    U = acc.reshape((K, d))
-    touched = np.zeros(K, dtype=np.bool_)
+    acc_bits = acc.view(np.int64)
+    box = np.zeros(1, dtype=np.int64)
     blocks = np.empty(K, dtype=np.int64)
+    first = np.empty(K, dtype=np.int64)
+    stop = np.zeros(K, dtype=np.int64)
+    pair_word = np.empty(max_pairs, dtype=np.int64)
+    pair_scale = np.empty(max_pairs)
     E = np.empty(K)
     F = np.empty(K)
     peaks = np.zeros(K)
@@ -131,69 +182,85 @@ def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vecto
     for doc in range(first_doc, n_docs):
         start = doc_indptr[doc]
         n = doc_indptr[doc + 1] - start
-        E[:] = 0.0
-        F[:] = 0.0
+        # The kept pairs (w, k), grouped by cluster (a counting sort), so that
+        # each cluster's block is summed while it stays in L1: in word order,
+        # every pair would move a whole block through L2. Blocks come out in
+        # increasing k, which gives sorted column indices (canonical CSR).
+        stop[:] = 0
+        for i in range(n):
+            w = doc_words[start + i]
+            for pp in range(p_indptr[w], p_indptr[w + 1]):
+                stop[p_clusters[pp]] += 1
         n_blocks = 0
+        total = 0
+        for k in range(K):
+            if stop[k] > 0:
+                blocks[n_blocks] = k
+                n_blocks += 1
+            first[k] = total
+            total += stop[k]
+            stop[k] = first[k]
+        L = 0.0
+        F_max = 0.0
         for i in range(n):
             w = doc_words[start + i]
             weight = doc_counts[start + i] * idf[w]
-            for k in range(K):
-                E[k] += weight * left_norm[w, k]
-                F[k] += weight * left_peak[w, k]
-            v = vectors[w]
+            L += weight * word_left_norm[w]
+            F_max += weight * word_left_peak[w]
             for pp in range(p_indptr[w], p_indptr[w + 1]):
                 k = p_clusters[pp]
-                if not touched[k]:
-                    touched[k] = True
-                    blocks[n_blocks] = k
-                    n_blocks += 1
-                scale = weight * p_values[pp]
-                block = acc[k * d:(k + 1) * d]
-                for j in range(d):
-                    block[j] += scale * v[j]
+                pair_word[stop[k]] = w
+                pair_scale[stop[k]] = weight * p_values[pp]
+                stop[k] += 1
 
         norm = 0.0
         peak = 0.0
         for b in range(n_blocks):
-            block = acc[blocks[b] * d:(blocks[b] + 1) * d]
-            block_peak = 0.0
-            for j in range(d):
-                norm += block[j] * block[j]
-                block_peak = max(block_peak, abs(block[j]))
-            peaks[blocks[b]] = block_peak
-            peak = max(peak, block_peak)
+            k = blocks[b]
+            block = acc[k * d:(k + 1) * d]
+            # Within a block the words come in document order, as in a
+            # word-by-word sum.
+            for slot in range(first[k], stop[k]):
+                v = vectors[pair_word[slot]]
+                scale = pair_scale[slot]
+                for j in range(d):
+                    block[j] += scale * v[j]
+            norm += _sum_of_squares(block)
+            peaks[k] = _abs_max(acc_bits[k * d:(k + 1) * d], box)
+            peak = max(peak, peaks[k])
         norm = np.sqrt(norm)
 
-        if n > 0:
+        exact = False
+        if _error_bound(norm, peak, L, F_max) > tolerance:
+            # The tighter bounds, per cluster.
+            E[:] = 0.0
+            F[:] = 0.0
+            for i in range(n):
+                w = doc_words[start + i]
+                weight = doc_counts[start + i] * idf[w]
+                to_norm = weight * vector_norm[w]
+                to_peak = weight * vector_peak[w]
+                for k in range(K):
+                    E[k] += to_norm * left[w, k]
+                    F[k] += to_peak * left[w, k]
             L = 0.0
             F_max = 0.0
             for k in range(K):
                 L += E[k] * E[k]
                 F_max = max(F_max, F[k])
-            L = np.sqrt(L)
-            exact = L > 0.0 and (
-                norm <= L or (F_max + peak / norm * L) / (norm - L) > tolerance
-            )
-            if exact:
-                n_exact += 1
-                _exact_block(start, n, doc_words, doc_counts, idf, vectors, proba_t,
-                             At_buf, Vd_buf, U)
-                for k in range(K):
-                    touched[k] = True
-                    blocks[k] = k
-                n_blocks = K
-                norm = 0.0
-                for k in range(K):
-                    block = acc[k * d:(k + 1) * d]
-                    block_peak = 0.0
-                    for j in range(d):
-                        norm += block[j] * block[j]
-                        block_peak = max(block_peak, abs(block[j]))
-                    peaks[k] = block_peak
-                norm = np.sqrt(norm)
+            exact = _error_bound(norm, peak, np.sqrt(L), F_max) > tolerance
+        if exact:
+            n_exact += 1
+            _exact_sum(start, n, doc_words, doc_counts, idf, vectors, proba_t, acc)
+            for k in range(K):
+                blocks[k] = k
+            n_blocks = K
+            norm = 0.0
+            for k in range(K):
+                norm += _sum_of_squares(acc[k * d:(k + 1) * d])
+                peaks[k] = _abs_max(acc_bits[k * d:(k + 1) * d], box)
+            norm = np.sqrt(norm)
 
-        # Sorted blocks give sorted column indices: canonical CSR.
-        blocks[:n_blocks].sort()
         if mode == STATS:
             # Blocks never touched are exact zeros, so 0 is among the entries.
             lo = 0.0
@@ -216,7 +283,6 @@ def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vecto
             if pos + n_blocks * d > capacity:
                 for b in range(n_blocks):
                     k = blocks[b]
-                    touched[k] = False
                     acc[k * d:(k + 1) * d] = 0.0
                 return doc, n_exact
             cut = threshold * norm
@@ -236,7 +302,52 @@ def composite_vectors_kernel(mode, doc_indptr, doc_words, doc_counts, idf, vecto
 
         for b in range(n_blocks):
             k = blocks[b]
-            touched[k] = False
             acc[k * d:(k + 1) * d] = 0.0
 
     return n_docs, n_exact
+
+
+@njit(cache=True, nogil=True)
+def bag_of_words(indptr, ids, n_features):
+    """Count each document's tokens: CSR arrays of the (n_docs, V) count matrix.
+
+    Parameters
+    ----------
+    indptr : (n_docs + 1,) int64
+        Document i's tokens are ``ids[indptr[i]:indptr[i + 1]]``.
+    ids : int32 array
+        Each token's vocabulary column, or -1 for a word outside it.
+    n_features : int
+        V.
+
+    Returns
+    -------
+    out_indptr : (n_docs + 1,) int64
+    words : int32 array
+        Each row's distinct columns, sorted (canonical CSR).
+    counts : float64 array
+    """
+    n_docs = indptr.shape[0] - 1
+    # Start counting at 0 whatever indptr[0] is: a row slice keeps the ids.
+    seen = np.zeros(n_features, dtype=np.int64)
+    out_indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    size = indptr[n_docs] - indptr[0]
+    words = np.empty(size, dtype=np.int32)
+    counts = np.empty(size, dtype=np.float64)
+    pos = 0
+    for doc in range(n_docs):
+        first = pos
+        for t in range(indptr[doc], indptr[doc + 1]):
+            w = ids[t]
+            if w < 0:
+                continue
+            if seen[w] == 0:
+                words[pos] = w
+                pos += 1
+            seen[w] += 1
+        words[first:pos].sort()
+        for p in range(first, pos):
+            counts[p] = seen[words[p]]
+            seen[words[p]] = 0
+        out_indptr[doc + 1] = pos
+    return out_indptr, words[:pos].copy(), counts[:pos].copy()

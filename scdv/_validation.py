@@ -42,11 +42,12 @@ def check_documents(documents):
     return docs
 
 
-def check_token_documents(documents):
+def check_token_documents(documents, *, check_items=True):
     """Return ``documents`` as a list of token lists, or raise a clear error.
 
     Used when ``tokenizer=None``: each document must be a list (or tuple) of
-    str tokens.
+    str tokens. With ``check_items=False`` only the container is checked, and
+    the caller runs ``check_token_lists`` on each batch it takes.
     """
     if isinstance(documents, (str, bytes)):
         raise ValueError(
@@ -59,7 +60,18 @@ def check_token_documents(documents):
             f"{type(documents).__name__}."
         )
     docs = list(documents)
-    for i, doc in enumerate(docs):
+    if check_items:
+        check_token_lists(docs)
+    return docs
+
+
+def check_token_lists(docs, start=0):
+    """Raise a clear error unless every item of ``docs`` is a list of str.
+
+    ``start`` is the index of ``docs[0]`` in the whole input, for the message.
+    Returns ``docs``.
+    """
+    for i, doc in enumerate(docs, start):
         if isinstance(doc, str) or not isinstance(doc, (list, tuple, np.ndarray)):
             raise TypeError(
                 f"Document {i} is a {type(doc).__name__} ({_describe(doc)}); with "

@@ -16,7 +16,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._progress import progress_bar
@@ -25,6 +24,7 @@ from ._validation import (
     check_documents,
     check_number,
     check_token_documents,
+    check_token_lists,
     seed_from,
 )
 from .clustering import (
@@ -35,7 +35,7 @@ from .clustering import (
 )
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
-from .weighting import count_matrix, count_texts, smooth_idf
+from .weighting import TokenIds, count_matrix, count_texts, smooth_idf
 from .word_vectors import (
     load_word_vectors,
     normalize_rows,
@@ -81,13 +81,24 @@ KEEP_POSTERIOR = 1e-5
 TOLERANCE = 5e-6
 
 
+def _rounded_up(x):
+    # float32 no smaller than x: still an upper bound after rounding.
+    low = x.astype(np.float32)
+    return np.where(low < x, np.nextafter(low, np.float32(np.inf)), low)
+
+
 class _Kernel:
     """The fitted arrays, laid out once for the compiled kernel."""
 
     def __init__(self, word_vectors, word_cluster_proba, idf, keep=KEEP_POSTERIOR,
                  tolerance=TOLERANCE):
-        # float64 throughout: only the output is rounded to float32.
-        self.vectors = np.ascontiguousarray(word_vectors, dtype=np.float64)
+        # Accumulation is in float64 and only the output is rounded to
+        # float32. float32 word vectors (SCDV's own) stay float32: widening
+        # them is exact, and half the bytes per word read are half the
+        # memory traffic of the kernel's inner loop.
+        vectors = np.asarray(word_vectors)
+        dtype = np.float32 if vectors.dtype == np.float32 else np.float64
+        self.vectors = np.ascontiguousarray(vectors, dtype=dtype)
         proba = np.asarray(word_cluster_proba, dtype=np.float64)
         self.proba_t = np.ascontiguousarray(proba.T)
         self.idf = np.ascontiguousarray(idf, dtype=np.float64)
@@ -97,9 +108,13 @@ class _Kernel:
         np.cumsum(kept.sum(axis=1), out=self.p_indptr[1:])
         rows, self.p_clusters = np.nonzero(kept)
         self.p_values = np.ascontiguousarray(proba[rows, self.p_clusters])
+        # What each word leaves out, for the error bounds of ``_kernels``.
         left = np.where(kept, 0.0, proba)
-        self.left_norm = left * np.linalg.norm(self.vectors, axis=1)[:, None]
-        self.left_peak = left * np.abs(self.vectors).max(axis=1, initial=0.0)[:, None]
+        self.vector_norm = np.linalg.norm(self.vectors.astype(np.float64), axis=1)
+        self.vector_peak = np.abs(self.vectors).max(axis=1, initial=0.0).astype(np.float64)
+        self.word_left_norm = self.vector_norm * np.linalg.norm(left, axis=1)
+        self.word_left_peak = self.vector_peak * left.max(axis=1, initial=0.0)
+        self.left = _rounded_up(left)
         self.tolerance = float(tolerance)
         self.n_exact = 0
 
@@ -110,7 +125,8 @@ class _Kernel:
             counts.indices.astype(np.int64, copy=False),
             counts.data.astype(np.float64, copy=False),
             self.idf, self.vectors, self.proba_t, self.p_indptr, self.p_clusters,
-            self.p_values, self.left_norm, self.left_peak, float(threshold),
+            self.p_values, self.vector_norm, self.vector_peak, self.left,
+            self.word_left_norm, self.word_left_peak, float(threshold),
             self.tolerance, stats, first_doc, *out,
         )
         self.n_exact += n_exact
@@ -126,7 +142,7 @@ class _Kernel:
             return stats
 
         parts = _split_rows(sp.csr_matrix(counts), n_jobs)
-        with _one_blas_thread(), ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
             stats = np.concatenate(list(pool.map(stats_of, parts)))
         return stats[:, 0], stats[:, 1]
 
@@ -138,7 +154,7 @@ class _Kernel:
         grow in place (``ndarray.resize``: a large array is remapped, not
         copied) to the expected size of the rest at ``per_row`` entries a row.
         """
-        counts = sp.csr_matrix(counts)
+        counts = _counted(counts)
         indptr, indices, data = out
         no_stats = np.zeros((0, 2))
         n_rows = counts.shape[0]
@@ -173,8 +189,10 @@ class _Kernel:
     def vectors_of(self, count_batches, threshold, n_jobs=1, verbose=0, n_docs=None):
         """CSR float32 of the rows of all count batches.
 
-        ``count_batches`` may be a generator (``transform`` tokenises and
-        counts lazily), in which case ``n_docs`` must be given. On one
+        A batch is a count matrix or a ``TokenIds`` (tokens looked up, not
+        yet counted: the worker threads count it). ``count_batches`` may be
+        a generator (``transform`` tokenises and looks up lazily), in which
+        case ``n_docs`` must be given. On one
         thread, rows go straight into the output arrays. With threads, the
         batches are cut into parts that worker threads vectorise (the kernel
         releases the GIL) while this thread goes on producing batches; each
@@ -182,17 +200,17 @@ class _Kernel:
         at the front of the queue, so at most a few parts wait besides it.
         """
         if n_docs is None:
-            count_batches = [sp.csr_matrix(c) for c in count_batches]
+            count_batches = list(count_batches)
             n_docs = sum(c.shape[0] for c in count_batches)
         out = None
         bar = progress_bar(total=n_docs, desc="SCDV vectors", unit="doc", verbose=verbose)
         pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
         pending = deque()
         try:
-            with bar, _one_blas_thread():
+            with bar:
                 for counts in count_batches:
-                    counts = sp.csr_matrix(counts)
                     if out is None:
+                        counts = _counted(counts)
                         per_row = self._row_nnz_estimate(counts, threshold)
                         out = _Output(self._output_arrays(n_docs, per_row), bar)
                     if pool is None:
@@ -216,6 +234,21 @@ class _Kernel:
         arrays = self._output_arrays(counts.shape[0], per_row)
         self.write_rows(counts, threshold, arrays, per_row)
         return arrays
+
+
+def _batch_bounds(n_docs, batch_size, first=256):
+    """(start, stop) of each batch; the first is short, so the threads start early."""
+    start = 0
+    size = min(first, batch_size)
+    while start < n_docs:
+        yield start, min(start + size, n_docs)
+        start += size
+        size = batch_size
+
+
+def _counted(batch):
+    # Worker threads count a batch that is still token ids (TokenIds).
+    return batch.counts() if isinstance(batch, TokenIds) else sp.csr_matrix(batch)
 
 
 class _Output:
@@ -277,12 +310,6 @@ def effective_n_jobs(n_jobs):
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
     return n_jobs
-
-
-def _one_blas_thread():
-    # The exact path is one tiny matrix product per document: BLAS threads
-    # would only contend (and spin) for it, so BLAS gets one thread per caller.
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, threshold,
@@ -660,15 +687,20 @@ class SCDV(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "threshold_")
         func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
-        docs = check_token_documents(X) if func is None else check_documents(X)
-        # Tokenise and count a batch at a time, while threads vectorise the
-        # batches before it: only a few batches of tokens are alive at once.
-        batches = (
-            count_matrix(batch, self.vocabulary_) if func is None
-            else count_texts(batch, func, self.vocabulary_)
-            for batch in (docs[i:i + self.batch_size]
-                          for i in range(0, len(docs), self.batch_size))
-        )
+        if func is None:
+            # Token lists are in memory already: look them all up first (4
+            # bytes a token). Looking up holds the GIL in one long C call,
+            # which would stall the worker threads' Python glue if it were
+            # interleaved with their work.
+            docs = check_token_documents(X)
+            ids = TokenIds.lookup(docs, self.vocabulary_)
+            batches = (ids[start:stop] for start, stop in _batch_bounds(len(docs), self.batch_size))
+        else:
+            # Tokenise and count a batch at a time, while threads vectorise the
+            # batches before it: only a few batches of tokens are alive at once.
+            docs = check_documents(X)
+            batches = (count_texts(docs[start:stop], func, self.vocabulary_)
+                       for start, stop in _batch_bounds(len(docs), self.batch_size))
         return self._vectorize(batches, n_docs=len(docs))
 
     def _kernel(self):

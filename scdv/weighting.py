@@ -9,6 +9,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _kernels
+
 __all__ = ["IDFWeighter", "count_matrix", "count_texts", "smooth_idf"]
 
 
@@ -41,6 +43,59 @@ def smooth_idf(document_frequency, n_documents):
     return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
 
 
+class TokenIds:
+    """Documents as the vocabulary columns of their tokens, not yet counted.
+
+    Looking tokens up in the vocabulary needs the interpreter; counting them
+    does not (``scdv._kernels.bag_of_words`` releases the GIL), so
+    ``SCDV.transform`` looks a batch up on the main thread and lets worker
+    threads count it.
+
+    Parameters
+    ----------
+    indptr : ndarray of shape (n_docs + 1,), int64
+        Document i's tokens are ``ids[indptr[i]:indptr[i + 1]]``.
+    ids : ndarray, int32
+        Each token's column, or -1 for a token outside the vocabulary.
+    n_features : int
+        The vocabulary's size.
+    """
+
+    def __init__(self, indptr, ids, n_features):
+        self.indptr, self.ids, self.n_features = indptr, ids, n_features
+
+    @classmethod
+    def lookup(cls, token_docs, vocabulary):
+        """Look every token of ``token_docs`` up in ``vocabulary`` (str -> column)."""
+        # One C-level pass (map over dict.get): a Python loop per token
+        # would cost twice as much.
+        indptr = np.zeros(len(token_docs) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, token_docs), dtype=np.int64, count=len(token_docs)),
+                  out=indptr[1:])
+        ids = np.fromiter(
+            map(vocabulary.get, chain.from_iterable(token_docs), repeat(-1)),
+            dtype=np.int32, count=int(indptr[-1]),
+        )
+        return cls(indptr, ids, len(vocabulary))
+
+    @property
+    def shape(self):
+        return (len(self.indptr) - 1, self.n_features)
+
+    def __getitem__(self, rows):
+        # Rows [start:stop]; the slice shares ``ids``.
+        start, stop, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("TokenIds takes contiguous row slices only")
+        return TokenIds(self.indptr[start:max(start, stop) + 1], self.ids, self.n_features)
+
+    def counts(self, dtype=np.float64):
+        """The (n_docs, V) count matrix, canonical CSR."""
+        indptr, words, counts = _kernels.bag_of_words(self.indptr, self.ids, self.n_features)
+        return sp.csr_matrix((counts.astype(dtype, copy=False), words, indptr),
+                             shape=self.shape)
+
+
 def count_matrix(token_docs, vocabulary, dtype=np.float32):
     """Bag-of-words counts of token lists over a fixed vocabulary.
 
@@ -56,24 +111,7 @@ def count_matrix(token_docs, vocabulary, dtype=np.float32):
     counts : csr_matrix of shape (n_docs, len(vocabulary))
         Canonical CSR (sorted column indices, no duplicates).
     """
-    # Look every token up in one C-level pass (map over dict.get), then drop
-    # the misses with numpy; a Python loop per token would cost twice as much.
-    lengths = np.fromiter(map(len, token_docs), dtype=np.int64, count=len(token_docs))
-    columns = np.fromiter(
-        map(vocabulary.get, chain.from_iterable(token_docs), repeat(-1)),
-        dtype=np.int64, count=int(lengths.sum()),
-    )
-    known = columns >= 0
-    rows = np.repeat(np.arange(len(token_docs)), lengths)[known]
-    indptr = np.zeros(len(token_docs) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(token_docs)), out=indptr[1:])
-    columns = columns[known].astype(np.int32)
-    counts = sp.csr_matrix(
-        (np.ones(len(columns), dtype=dtype), columns, indptr),
-        shape=(len(token_docs), len(vocabulary)),
-    )
-    counts.sum_duplicates()
-    return counts
+    return TokenIds.lookup(token_docs, vocabulary).counts(dtype)
 
 
 #: Documents longer than this many characters are tokenised piece by piece.
