@@ -131,7 +131,10 @@ def speed_section(result):
 def accuracy_section(result):
     headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
     lines = ["## Accuracy against peers (`bench_accuracy`)", "",
-             f"Protocol: {result['protocol']}. Command: `{result['command']}`."
+             f"Protocol: {result['protocol']}. Last command: `{result['command']}`; each "
+             "row's own command is under its table. `scdv` is the pipelines' default "
+             "(\"tuned\": sublinear tf, signed square root, unit rows) and `scdv-paper` "
+             "the paper's vectors as they are, from the same fitted model."
              + (" **Partial run**: stopped before every method had run; the rows below "
                 "are the methods that finished." if result.get("partial") else ""), ""]
     for dataset, rows in result["results"].items():
@@ -144,7 +147,8 @@ def accuracy_section(result):
         for r in sorted(rows, key=lambda r: -r["metrics"][key]):
             _, nnz = vector_size(r["method"], r.get("params"))
             nnz = f"{nnz:.0f}" if nnz else "n/a"
-            uses_scdv = r["method"] in ("scdv", "scdv-ms", "w2v-avg", "stacking")
+            uses_scdv = r["method"].startswith("scdv") or r["method"] in ("w2v-avg",
+                                                                           "stacking")
             fit = f"{r['fit_seconds'] or 0:.0f}" if uses_scdv else "-"
             lines.append(
                 f"| {r['method']} | {r['metrics'][key]:.4f} | "
@@ -154,6 +158,9 @@ def accuracy_section(result):
             value = {k: v for k, v in fig.items() if k != "source"}
             lines.append(f"| {name} (published, not measured) | "
                          f"{next(iter(value.values())):.4f} | | | | | | |")
+        commands = list(dict.fromkeys(r["command"] for r in rows if r.get("command")))
+        if commands:
+            lines += ["", "Rows from: " + "; ".join(f"`{c}`" for c in commands) + "."]
         lines.append("")
     lines += ["| target | verdict |", "|---|---|"]
     lines += [f"| {k} | {_verdict(v)} |" for k, v in result["targets"].items()]

@@ -60,7 +60,7 @@ from .models import (
 )
 from .tokens import default_cache_dir, tokenize_corpus
 
-__all__ = ["FULL_SCDV", "QUICK", "QUICK_SCDV", "UsageError", "main", "run"]
+__all__ = ["FULL_SCDV", "QUICK", "QUICK_SCDV", "SCDV_PRESETS", "UsageError", "main", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,18 @@ logger = logging.getLogger(__name__)
 FULL_SCDV = dict(vector_size=200, window=10, min_count=20, negative=10, sample=1e-3,
                  epochs=25, n_components=60, covariance_type="tied", gmm_max_iter=50,
                  sparsity_percentage=0.04, workers=2)
+#: What the pipeline does with SCDV's model. "paper" uses its vectors as the
+#: paper defines them. "tuned" (the default) changes two things, neither of
+#: which refits anything: each word counts 1 + ln(count) times
+#: (``SCDV(sublinear_tf=True)``, as TF-IDF's sublinear tf), and every entry
+#: is replaced by its signed square root before the row is scaled to unit
+#: length (:class:`scdv.PowerNormalizer`; Perronnin et al., ECCV 2010). On
+#: 20 Newsgroups this took test accuracy from 0.8275 to 0.8425 with the same
+#: fitted model; see benchmarks/RESULTS.md.
+SCDV_PRESETS = {
+    "tuned": {"sublinear_tf": True, "power": 0.5},
+    "paper": {"sublinear_tf": False, "power": None},
+}
 #: A small, fast, exactly repeatable SCDV for CI (one word2vec thread).
 QUICK_SCDV = dict(vector_size=50, window=10, min_count=5, negative=5, sample=1e-3,
                   epochs=10, n_components=10, covariance_type="tied", gmm_max_iter=50,
@@ -264,6 +276,7 @@ def run(
     *,
     c_grid: Sequence[float] | None = None,
     scdv_l2: bool = False,
+    scdv_preset: str = "tuned",
     scdv_params: dict | None = None,
     subset: dict | None = None,
     blas_threads: int | None = 1,
@@ -296,6 +309,12 @@ def run(
         C values to search; default :data:`pipelines.models.C_GRIDS`.
     scdv_l2 : bool, default=False, keyword-only
         L2-normalise SCDV rows after the sparsity threshold.
+    scdv_preset : {"tuned", "paper"}, default="tuned", keyword-only
+        ``"paper"``: SCDV's vectors exactly as the paper defines them.
+        ``"tuned"``: the same model, with words weighed by 1 + ln(count)
+        (``sublinear_tf``) and the signed square root of every entry
+        followed by unit rows (:class:`scdv.PowerNormalizer`); see
+        :data:`SCDV_PRESETS`.
     scdv_params : dict or None, keyword-only
         Overrides of the SCDV settings.
     subset : dict or None, keyword-only
@@ -329,23 +348,30 @@ def run(
     if class_weight == "none":
         class_weight = None
     _check_options(dataset, method, protocol, classifier, class_weight, cv, c_grid)
+    if scdv_preset not in SCDV_PRESETS:
+        raise UsageError(f"scdv_preset must be one of {', '.join(SCDV_PRESETS)}; "
+                         f"got {scdv_preset!r}")
     if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
         raise UsageError(f"blas_threads must be a positive integer or None; got {blas_threads!r}")
     limits = threadpool_limits(limits=blas_threads) if blas_threads else nullcontext()
     with limits:
         result = _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight,
-                      cache_dir, plots_dir, seed, c_grid, scdv_l2, scdv_params, subset)
+                      cache_dir, plots_dir, seed, c_grid, scdv_l2, scdv_preset, scdv_params,
+                      subset)
     result["params"]["blas_threads"] = blas_threads
     return result
 
 
 def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight, cache_dir,
-         plots_dir, seed, c_grid, scdv_l2, scdv_params, subset) -> dict:
+         plots_dir, seed, c_grid, scdv_l2, scdv_preset, scdv_params, subset) -> dict:
     n_splits = cv if cv is not None else (QUICK_CV if quick else DEFAULT_CV)
     c_grid = list(c_grid) if c_grid is not None else list(
         (QUICK_C_GRIDS if quick else C_GRIDS)[classifier])
-    params_scdv = {**(QUICK_SCDV if quick else FULL_SCDV), **(scdv_params or {}),
+    preset = SCDV_PRESETS[scdv_preset]
+    params_scdv = {**(QUICK_SCDV if quick else FULL_SCDV),
+                   "sublinear_tf": preset["sublinear_tf"], **(scdv_params or {}),
                    "random_state": seed}
+    scdv_power = preset["power"]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     language = _LANGUAGE[dataset]
     multilabel = dataset == "reuters"
@@ -380,7 +406,8 @@ def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weigh
             train_tokens=[tokens[i] for i in tr] if tokens is not None else None,
             test_tokens=[tokens[i] for i in te] if tokens is not None else None,
             language=language, protocol=protocol, scdv_params=params_scdv,
-            scdv_l2=scdv_l2, cache_dir=cache_dir, all_texts=texts, all_tokens=tokens,
+            scdv_l2=scdv_l2, scdv_power=scdv_power, cache_dir=cache_dir, all_texts=texts,
+            all_tokens=tokens,
             seed=seed, doc2vec_params=QUICK_DOC2VEC_PARAMS if quick else None,
         )
         for key, seconds in fs.timings.items():
@@ -479,6 +506,8 @@ def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weigh
         params["tokenizer"] = _TOKENIZER[language]
         params["scdv"] = {k: v for k, v in params_scdv.items()}
         params["scdv_l2_normalize"] = bool(scdv_l2)
+        params["scdv_preset"] = scdv_preset
+        params["scdv_power"] = scdv_power
         if params_scdv.get("workers", 1) > 1:
             params["scdv_note"] = (f"word2vec ran with workers={params_scdv['workers']}: "
                                    "results are not bit-repeatable between runs")
@@ -677,6 +706,11 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{','.join(map(str, C_GRIDS['logreg']))})")
     parser.add_argument("--l2-normalize", action="store_true",
                         help="re-normalise SCDV rows to unit length after the threshold")
+    parser.add_argument("--scdv", choices=tuple(SCDV_PRESETS), default="tuned",
+                        dest="scdv_preset",
+                        help="tuned (default): words weighed by 1 + ln(count), and the "
+                             "signed square root of every entry, then unit rows; paper: "
+                             "the paper's vectors as they are")
     parser.add_argument("--plots", metavar="DIR", help="write PNG figures into DIR")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="token and model cache (default: $SCDV_CACHE or ~/.cache/scdv)")
@@ -714,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir, cv=args.cv, classifier=args.classifier,
             class_weight=None if args.class_weight == "none" else args.class_weight,
             cache_dir=args.cache_dir, plots_dir=args.plots, seed=args.seed,
-            c_grid=args.c_grid, scdv_l2=args.l2_normalize,
+            c_grid=args.c_grid, scdv_l2=args.l2_normalize, scdv_preset=args.scdv_preset,
         )
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -65,6 +65,9 @@ PROTOCOLS = ("inductive", "transductive")
 
 # Keys of SCDV params that do not change the fitted model: left out of the cache key.
 _NOT_IN_KEY = ("verbose", "batch_size")
+# Keys that change only the threshold: the cache holds the model fitted
+# without them, and the threshold is relearned (``SCDV.refit_threshold``).
+_THRESHOLD_ONLY = {"sublinear_tf": False}
 
 
 class FeatureSet:
@@ -151,7 +154,8 @@ def scdv_cache_path(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     The key is a hash of the parameters that shape the model and of the
     training token lists, so any change of either refits.
     """
-    key = {k: v for k, v in sorted(params.items()) if k not in _NOT_IN_KEY}
+    key = {k: v for k, v in sorted(params.items())
+           if k not in _NOT_IN_KEY and k not in _THRESHOLD_ONLY}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     digest.update(hash_tokens(train_tokens).encode())
     digest.update(scdv.__version__.encode())
@@ -180,7 +184,9 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         The cache file.
     """
     params = {**params, "tokenizer": None}
+    wanted = {k: params.pop(k, default) for k, default in _THRESHOLD_ONLY.items()}
     path = None
+    model = seconds = None
     if cache_dir is not None:
         path = scdv_cache_path(train_tokens, params, cache_dir)
         if path.is_file():
@@ -190,15 +196,17 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
                 logger.warning("refitting: %s", exc)
             else:
                 logger.info("SCDV: loaded cached model %s", path)
-                return model, None, path
-    start = time.perf_counter()
-    model = SCDV(**params).fit(train_tokens)
-    seconds = time.perf_counter() - start
-    logger.info("SCDV: fitted on %d documents in %.1f s (vocabulary %d words)",
-                len(train_tokens), seconds, len(model.vocabulary_))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+    if model is None:
+        start = time.perf_counter()
+        model = SCDV(**params).fit(train_tokens)
+        seconds = time.perf_counter() - start
+        logger.info("SCDV: fitted on %d documents in %.1f s (vocabulary %d words)",
+                    len(train_tokens), seconds, len(model.vocabulary_))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            model.save(path)
+    if wanted != _THRESHOLD_ONLY:
+        model.set_params(**wanted).refit_threshold(train_tokens)
     return model, seconds, path
 
 
@@ -265,6 +273,7 @@ def build_features(
     protocol: str = "inductive",
     scdv_params: dict | None = None,
     scdv_l2: bool = False,
+    scdv_power: float | None = None,
     cache_dir=None,
     all_texts: Sequence[str] | None = None,
     all_tokens: Sequence[Sequence[str]] | None = None,
@@ -292,6 +301,10 @@ def build_features(
         Re-normalise each SCDV row to unit L2 length after the sparsity
         threshold (an option of the pipeline, not of the library: the paper
         does not re-normalise).
+    scdv_power : float or None, default=None
+        Signed power of every SCDV entry, then unit L2 rows
+        (:class:`scdv.PowerNormalizer`); 0.5 is the signed square root.
+        Also an option of the pipeline, not of the paper.
     cache_dir : path-like or None
         Cache folder for fitted SCDV models.
     all_texts, all_tokens : sequence or None
@@ -330,6 +343,9 @@ def build_features(
             Xtr, Xte = model.transform(train_tokens), model.transform(test_tokens)
             if scdv_l2:
                 Xtr, Xte = normalize(Xtr), normalize(Xte)
+            if scdv_power is not None:
+                power = scdv.PowerNormalizer(power=scdv_power)
+                Xtr, Xte = power.fit_transform(Xtr), power.transform(Xte)
             info["scdv_density"] = _density(Xtr)
         timings["vectorize"] = time.perf_counter() - start
         parts_train.append(Xtr)

@@ -15,6 +15,7 @@ from .clustering import GMMSoftClusterer
 from .composite import SCDV, composite_document_vectors, fit_scdv, word_topic_vectors
 from .exceptions import ModelFormatError, ScdvError
 from .persistence import load, save
+from .power import PowerNormalizer, signed_power
 from .presets import make_reduced_scdv
 from .threshold import SparseThreshold, sparsity_threshold
 from .tokenize import TextTokenizer, english_tokenize, janome_tokenize
@@ -26,6 +27,7 @@ __all__ = [
     "GMMSoftClusterer",
     "IDFWeighter",
     "ModelFormatError",
+    "PowerNormalizer",
     "SGNSWord2Vec",
     "ScdvError",
     "SparseThreshold",
@@ -39,6 +41,7 @@ __all__ = [
     "load",
     "make_reduced_scdv",
     "save",
+    "signed_power",
     "smooth_idf",
     "sparsity_threshold",
     "train_word_vectors",

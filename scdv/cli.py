@@ -117,6 +117,8 @@ FIT_PARAMETERS = {
                                 "the word2vec options then do not apply"),
     "cluster_proba_threshold": (float, None, "SCDV-MS: cluster probabilities below "
                                              "this become 0 (0.3 in the SCDV-MS paper)"),
+    "sublinear_tf": (bool, None, "weigh each word by 1 + ln(count) instead of its count "
+                                 "(not in the paper)"),
     "random_state": (int, None, None),  # help written below: its default differs
 }
 #: The command line seeds runs so that they repeat; the library's default is None.
@@ -167,6 +169,10 @@ def _add_fit_options(parser):
             text = f"{text} (default: every core)"
         else:
             text = f"{text} (default: {defaults[name]})"
+        if kind is bool:
+            group.add_argument(_option(name), dest=name, action="store_true",
+                               default=argparse.SUPPRESS, help=text)
+            continue
         group.add_argument(
             _option(name), dest=name, type=kind, choices=choices,
             default=argparse.SUPPRESS,  # absent from args unless given

@@ -35,7 +35,7 @@ from .clustering import (
 )
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
-from .weighting import TokenIds, count_matrix, count_texts, smooth_idf
+from .weighting import TokenIds, count_matrix, count_texts, smooth_idf, term_weights
 from .word_vectors import (
     load_word_vectors,
     normalize_rows,
@@ -91,7 +91,7 @@ class _Kernel:
     """The fitted arrays, laid out once for the compiled kernel."""
 
     def __init__(self, word_vectors, word_cluster_proba, idf, keep=KEEP_POSTERIOR,
-                 tolerance=TOLERANCE):
+                 tolerance=TOLERANCE, sublinear_tf=False):
         # Accumulation is in float64 and only the output is rounded to
         # float32. float32 word vectors (SCDV's own) stay float32: widening
         # them is exact, and half the bytes per word read are half the
@@ -116,14 +116,15 @@ class _Kernel:
         self.word_left_peak = self.vector_peak * left.max(axis=1, initial=0.0)
         self.left = _rounded_up(left)
         self.tolerance = float(tolerance)
-        self.n_exact = 0
+        self.sublinear_tf = bool(sublinear_tf)
+        self.n_exact = 0  # documents that took the exact path (a diagnostic)
 
     def _call(self, mode, counts, threshold, stats, first_doc, out):
         next_doc, n_exact = _kernels.composite_vectors_kernel(
             mode,
             counts.indptr.astype(np.int64, copy=False),
             counts.indices.astype(np.int64, copy=False),
-            counts.data.astype(np.float64, copy=False),
+            term_weights(counts.data, self.sublinear_tf),
             self.idf, self.vectors, self.proba_t, self.p_indptr, self.p_clusters,
             self.p_values, self.vector_norm, self.vector_peak, self.left,
             self.word_left_norm, self.word_left_peak, float(threshold),
@@ -178,7 +179,9 @@ class _Kernel:
         out = (np.zeros(sample.shape[0] + 1, np.int64),
                np.empty(sample.shape[0] * self.n_features, np.int32),
                np.empty(sample.shape[0] * self.n_features, np.float32))
+        n_exact = self.n_exact  # the sample is not part of the output
         self._call(_kernels.WRITE, sample, threshold, np.zeros((0, 2)), 0, out)
+        self.n_exact = n_exact
         return out[0][-1] / max(sample.shape[0], 1)
 
     def _output_arrays(self, n_rows, per_row):
@@ -313,7 +316,8 @@ def effective_n_jobs(n_jobs):
 
 
 def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, threshold,
-                               *, batch_size=2000, n_jobs=None, verbose=0):
+                               *, sublinear_tf=False, batch_size=2000, n_jobs=None,
+                               verbose=0):
     """SCDV vectors of documents given as bag-of-words counts.
 
     Parameters
@@ -327,6 +331,8 @@ def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, th
     idf : ndarray of shape (V,)
     threshold : float
         Entries with |x| < threshold become 0.
+    sublinear_tf : bool, default=False
+        Weigh a word by 1 + ln(count) instead of its count (not in the paper).
     batch_size : int, default=2000
         Documents per compiled-kernel call (progress granularity).
     n_jobs : int or None, default=None
@@ -351,7 +357,7 @@ def composite_document_vectors(counts, word_vectors, word_cluster_proba, idf, th
     recomputed over all posteriors (see ``scdv._kernels``). The dense
     (n_docs, K*d) matrix is never formed.
     """
-    kernel = _Kernel(word_vectors, word_cluster_proba, idf)
+    kernel = _Kernel(word_vectors, word_cluster_proba, idf, sublinear_tf=sublinear_tf)
     counts = sp.csr_matrix(counts)
     batches = [counts[i:i + batch_size] for i in range(0, counts.shape[0], batch_size)]
     return kernel.vectors_of(batches, threshold, n_jobs=effective_n_jobs(n_jobs),
@@ -362,7 +368,7 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
              sample=1e-3, epochs=25, n_components=60, covariance_type="tied",
              gmm_max_iter=50, sparsity_percentage=0.04, workers=1, n_jobs=None, seed=0,
              verbose=0, pretrained=None, cluster_proba_threshold=None,
-             renormalize_proba=False):
+             renormalize_proba=False, sublinear_tf=False):
     """Fit every SCDV stage on tokenised training documents.
 
     Parameters
@@ -386,6 +392,9 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
         SCDV-MS: posteriors below it become 0 (see :func:`sparsify_posteriors`).
     renormalize_proba : bool
         Rescale the thresholded posteriors to sum to 1.
+    sublinear_tf : bool
+        Weigh words by 1 + ln(count) (see :func:`term_weights`); the
+        threshold is learned from vectors weighed so.
 
     Returns
     -------
@@ -426,7 +435,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
-    mins, maxs = _Kernel(vectors, proba, idf).row_min_max(counts, effective_n_jobs(n_jobs))
+    kernel = _Kernel(vectors, proba, idf, sublinear_tf=sublinear_tf)
+    mins, maxs = kernel.row_min_max(counts, effective_n_jobs(n_jobs))
     return {
         "vocabulary": vocabulary,
         "word_vectors": vectors,
@@ -499,6 +509,13 @@ class SCDV(TransformerMixin, BaseEstimator):
     renormalize_proba : bool, default=False
         With ``cluster_proba_threshold``, rescale each word's remaining
         posteriors to sum to 1.
+    sublinear_tf : bool, default=False
+        Weigh each distinct word of a document by 1 + ln(count) instead of
+        its count, as ``TfidfVectorizer(sublinear_tf=True)`` does. Not in the
+        paper (which sums every token); a word repeated many times then
+        dominates its document less. ``threshold_`` is learned from vectors
+        weighed the way ``fit`` was told; ``transform`` uses the current
+        setting.
     random_state : int, RandomState or None, default=None
         Seeds word2vec and the mixture (one seed drawn here, used for both).
     verbose : int, default=0
@@ -525,6 +542,7 @@ class SCDV(TransformerMixin, BaseEstimator):
 
         wtv_w = idf(w) * concat_k( p(C_k|w) * v_w )          (length K*d)
         u = sum_i wtv_{t_i},   x = u / ||u||_2                (0 stays 0)
+          = sum_w c_w wtv_w    (c_w: count of w; 1 + ln c_w with sublinear_tf)
         x_j := 0  where |x_j| < t,   t = p * (|a_max| + |a_min|) / 2
 
     where a_min and a_max are the means over training documents of each
@@ -579,6 +597,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         word_vectors=None,
         cluster_proba_threshold=None,
         renormalize_proba=False,
+        sublinear_tf=False,
         random_state=None,
         verbose=0,
     ):
@@ -601,6 +620,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.word_vectors = word_vectors
         self.cluster_proba_threshold = cluster_proba_threshold
         self.renormalize_proba = renormalize_proba
+        self.sublinear_tf = sublinear_tf
         self.random_state = random_state
         self.verbose = verbose
 
@@ -616,9 +636,11 @@ class SCDV(TransformerMixin, BaseEstimator):
             check_number(self.n_jobs, "n_jobs", kind=numbers.Integral, low=1, allow_none=True)
         check_number(self.cluster_proba_threshold, "cluster_proba_threshold", low=0,
                      high=1, allow_none=True)
-        if not isinstance(self.renormalize_proba, (bool, np.bool_)):
-            raise ValueError("The 'renormalize_proba' parameter must be True or False; "
-                             f"got {self.renormalize_proba!r}.")
+        for name in ("renormalize_proba", "sublinear_tf"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"The '{name}' parameter must be True or False; "
+                                 f"got {value!r}.")
 
     def _tokenize(self, X):
         return tokenize_documents(X, self.tokenizer, stop_words=self.stop_words, pos=self.pos)
@@ -637,7 +659,7 @@ class SCDV(TransformerMixin, BaseEstimator):
             sparsity_percentage=self.sparsity_percentage, workers=self.workers,
             n_jobs=self.n_jobs, seed=seed_from(self.random_state), verbose=self.verbose,
             pretrained=pretrained, cluster_proba_threshold=self.cluster_proba_threshold,
-            renormalize_proba=self.renormalize_proba,
+            renormalize_proba=self.renormalize_proba, sublinear_tf=self.sublinear_tf,
         )
         self.vocabulary_ = fitted["vocabulary"]
         self.word_vectors_ = fitted["word_vectors"]
@@ -672,6 +694,37 @@ class SCDV(TransformerMixin, BaseEstimator):
         counts = self._fit(X)
         return self._vectorize([counts[i:i + self.batch_size]
                                 for i in range(0, counts.shape[0], self.batch_size)])
+
+    def refit_threshold(self, X):
+        """Learn ``threshold_`` again from ``X``, keeping every other fitted array.
+
+        For trying another ``sparsity_percentage`` or ``sublinear_tf``
+        without refitting word2vec and the mixture: set the parameter, then
+        call this with the training documents. The result is the threshold
+        ``fit`` would have learned with the same word vectors and clusters.
+
+        Parameters
+        ----------
+        X : iterable of str (or of lists of str when ``tokenizer=None``)
+            The training documents, for the paper's threshold.
+
+        Returns
+        -------
+        self : SCDV
+        """
+        check_is_fitted(self, "threshold_")
+        check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
+        counts = self._counts(X)
+        mins, maxs = self._kernel().row_min_max(counts, effective_n_jobs(self.n_jobs))
+        self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
+        return self
+
+    def _counts(self, X):
+        # The (n_docs, V) count matrix of documents, tokenised as transform does.
+        func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
+        if func is None:
+            return TokenIds.lookup(check_token_documents(X), self.vocabulary_).counts()
+        return count_texts(check_documents(X), func, self.vocabulary_)
 
     def transform(self, X):
         """SCDV vectors of documents.
@@ -711,9 +764,11 @@ class SCDV(TransformerMixin, BaseEstimator):
         # and is not supported). The cache holds the arrays themselves, so an
         # identity check cannot be fooled by a recycled id().
         arrays = (self.word_vectors_, self.word_cluster_proba_, self.idf_)
+        sublinear_tf = bool(self.sublinear_tf)
         cached = self.__dict__.get("_kernel_cache")
-        if cached is None or any(a is not b for a, b in zip(cached[0], arrays)):
-            cached = (arrays, _Kernel(*arrays))
+        if (cached is None or any(a is not b for a, b in zip(cached[0], arrays))
+                or cached[1].sublinear_tf != sublinear_tf):
+            cached = (arrays, _Kernel(*arrays, sublinear_tf=sublinear_tf))
             self.__dict__["_kernel_cache"] = cached
         return cached[1]
 

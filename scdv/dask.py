@@ -226,7 +226,8 @@ def _df_of(docs, vocabulary):
 
 def _extremes_of(docs, shipped):
     model = shipped.model
-    kernel = _Kernel(model.word_vectors_, model.word_cluster_proba_, model.idf_)
+    kernel = _Kernel(model.word_vectors_, model.word_cluster_proba_, model.idf_,
+                     sublinear_tf=model.sublinear_tf)
     mins, maxs = kernel.row_min_max(count_matrix(list(docs), model.vocabulary_))
     return [(float(mins.sum()), float(maxs.sum()), len(mins))]
 

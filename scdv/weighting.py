@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
 
-__all__ = ["IDFWeighter", "count_matrix", "count_texts", "smooth_idf"]
+__all__ = ["IDFWeighter", "TokenIds", "count_matrix", "count_texts", "smooth_idf", "term_weights"]
 
 
 def smooth_idf(document_frequency, n_documents):
@@ -41,6 +41,21 @@ def smooth_idf(document_frequency, n_documents):
     """
     df = np.asarray(document_frequency, dtype=np.float64)
     return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
+
+
+def term_weights(counts, sublinear_tf=False):
+    """Term frequency as the composite sum weighs it: c, or 1 + ln c.
+
+    ``sublinear_tf`` follows ``TfidfTransformer(sublinear_tf=True)``; a
+    count of 0 stays 0. Returns float64.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if not sublinear_tf:
+        return counts
+    weights = np.zeros_like(counts)
+    np.log(counts, out=weights, where=counts > 0)
+    weights[counts > 0] += 1.0
+    return weights
 
 
 class TokenIds:

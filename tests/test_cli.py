@@ -296,11 +296,13 @@ def test_options_reach_the_model(capsys, corpus_dir, out_dir):
     path = out_dir / "m.scdv"
     code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS,
                        "--covariance-type", "diag", "--sparsity-percentage", "0.1",
-                       "--window", "3", "--random-state", "7", "--batch-size", "5")
+                       "--window", "3", "--random-state", "7", "--batch-size", "5",
+                       "--sublinear-tf")
     assert code == 0, err
     params = load(path).get_params()
     assert (params["covariance_type"], params["sparsity_percentage"], params["window"],
-            params["random_state"], params["batch_size"]) == ("diag", 0.1, 3, 7, 5)
+            params["random_state"], params["batch_size"],
+            params["sublinear_tf"]) == ("diag", 0.1, 3, 7, 5, True)
 
 
 # ---------------------------------------------------------------------------

@@ -211,6 +211,26 @@ def test_build_features_w2v_avg_and_stacking_blocks(tmp_path):
                                atol=1e-6)
 
 
+def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
+    from tests.conftest import make_corpus
+
+    docs, _ = make_corpus(60)
+    toks = [d.lower().rstrip(".").split() for d in docs]
+    params = dict(vector_size=8, n_components=3, min_count=2, epochs=2, window=3,
+                  negative=3, random_state=0, workers=1)
+    common = dict(train_texts=docs[:40], test_texts=docs[40:], train_tokens=toks[:40],
+                  test_tokens=toks[40:], language="english", cache_dir=tmp_path)
+    plain = build_features("scdv", scdv_params=params, **common)
+    tuned = build_features("scdv", scdv_params={**params, "sublinear_tf": True},
+                           scdv_power=0.5, **common)
+    # One cached fit serves both: only the threshold is learned again.
+    assert len(list((tmp_path / "models").glob("*.scdv"))) == 1
+    assert tuned.info["scdv_cache_hit"]
+    assert tuned.info["scdv_threshold"] != plain.info["scdv_threshold"]
+    norms = np.sqrt(np.asarray(tuned.X_train.multiply(tuned.X_train).sum(axis=1))).ravel()
+    np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-5)
+
+
 # --------------------------------------------------------------------------- CLI errors
 
 
@@ -228,6 +248,7 @@ def test_cli_missing_data_is_one_line_exit_1(tmp_path, capsys):
     ["--dataset", "20ng", "--cv", "1"],
     ["--dataset", "20ng", "--c-grid", "1,-2"],
     ["--dataset", "20ng", "--method", "bert"],
+    ["--dataset", "20ng", "--scdv", "fancy"],
 ])
 def test_cli_bad_options_exit_2_one_line(argv, capsys):
     with pytest.raises(SystemExit) as info:
@@ -242,6 +263,8 @@ def test_run_rejects_bad_values():
         classify.run("20ng", classifier="svm")
     with pytest.raises(classify.UsageError, match="cv"):
         classify.run("20ng", cv=1)
+    with pytest.raises(classify.UsageError, match="scdv_preset"):
+        classify.run("20ng", scdv_preset="fancy")
 
 
 # --------------------------------------------------------------------------- quick runs

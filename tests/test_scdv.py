@@ -49,6 +49,46 @@ def test_transform_matches_per_token_reference(fitted, corpus):
     assert_matches_reference(fitted.transform(docs), ref, fitted.threshold_)
 
 
+def test_sublinear_tf_weighs_each_word_by_one_plus_log_count(fitted):
+    from collections import Counter
+
+    model = copy.deepcopy(fitted).set_params(sublinear_tf=True)
+    docs = ["orbit orbit orbit orbit hockey", "hockey", ""]
+    wtv = word_topic_vectors(model.word_vectors_, model.word_cluster_proba_, model.idf_)
+    ref = np.zeros((len(docs), wtv.shape[1]))
+    for i, doc in enumerate(docs):
+        for word, count in Counter(english_tokenize(doc)).items():
+            if word in model.vocabulary_:
+                ref[i] += (1 + np.log(count)) * wtv[model.vocabulary_[word]]
+        norm = np.linalg.norm(ref[i])
+        ref[i] /= norm if norm else 1
+    X = model.transform(docs)
+    assert_matches_reference(X, ref, model.threshold_)
+    assert (X != fitted.transform(docs)).nnz > 0  # the plain sum differs
+
+
+def test_sublinear_tf_threshold_is_learned_from_sublinear_vectors(corpus):
+    plain = SCDV(**SMALL_PARAMS).fit(corpus[0])
+    sub = SCDV(**SMALL_PARAMS, sublinear_tf=True).fit(corpus[0])
+    np.testing.assert_array_equal(plain.word_vectors_, sub.word_vectors_)
+    sub_train = copy.deepcopy(sub)
+    sub_train.threshold_ = 0.0
+    full = sub_train.transform(corpus[0]).toarray()
+    expected = sub.sparsity_percentage * (abs(full.max(axis=1).mean())
+                                          + abs(full.min(axis=1).mean())) / 2
+    assert sub.threshold_ == pytest.approx(expected, abs=1e-6)
+    assert sub.threshold_ != pytest.approx(plain.threshold_, abs=1e-9)
+
+
+@pytest.mark.parametrize("change", [{"sparsity_percentage": 0.1}, {"sublinear_tf": True}])
+def test_refit_threshold_equals_the_threshold_of_a_full_fit(fitted, corpus, change):
+    fresh = SCDV(**{**fitted.get_params(), **change}).fit(corpus[0])
+    twin = copy.deepcopy(fitted).set_params(**change).refit_threshold(corpus[0])
+    assert twin.threshold_ == pytest.approx(fresh.threshold_, rel=1e-12)
+    assert twin.threshold_ != fitted.threshold_
+    np.testing.assert_array_equal(twin.idf_, fitted.idf_)
+
+
 def test_threshold_is_the_paper_formula_over_training_vectors(fitted, corpus):
     dense = reference_vectors(fitted, [english_tokenize(d) for d in corpus[0]], threshold=0)
     a_min, a_max = dense.min(axis=1).mean(), dense.max(axis=1).mean()
@@ -184,6 +224,14 @@ def test_pretokenised_input_with_tokenizer_none(corpus):
     assert (by_text != by_tokens).nnz == 0
 
 
+def test_a_bad_token_far_into_the_input_is_named_by_its_document(corpus):
+    tokens = [english_tokenize(d) for d in corpus[0]]
+    model = SCDV(**SMALL_PARAMS, tokenizer=None, batch_size=4).fit(tokens)
+    bad = tokens[:10] + [["fine", 7]]
+    with pytest.raises(TypeError, match="Document 10 contains a int token"):
+        model.transform(bad)
+
+
 def test_janome_tokenizer_end_to_end():
     docs = JAPANESE_DOCS * 8
     model = SCDV(**{**SMALL_PARAMS, "n_components": 2, "min_count": 1}, tokenizer="janome")
@@ -236,16 +284,17 @@ def test_bad_parameters_are_named(param, value):
         SCDV(**{param: value}).fit(["a b c"])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("keep, expect_exact", [(1e-5, False), (0.3, True)])
-def test_flat_posteriors_match_the_dense_computation(keep, expect_exact):
+def test_flat_posteriors_match_the_dense_computation(keep, expect_exact, dtype):
     # Nothing in the kernel relies on peaked posteriors: with flat ones the
     # error bound sends documents down the exact path, and the result must
-    # equal the dense sum either way.
+    # equal the dense sum either way, for float32 and float64 word vectors.
     from scdv import composite
 
     rng = np.random.RandomState(0)
     V, d, K = 50, 8, 5
-    vectors = rng.randn(V, d).astype(np.float32)
+    vectors = rng.randn(V, d).astype(dtype)
     proba = rng.dirichlet(np.ones(K), size=V)
     idf = rng.uniform(1, 3, size=V)
     counts = sp.random(20, V, density=0.2, format="csr", random_state=0)
@@ -257,6 +306,30 @@ def test_flat_posteriors_match_the_dense_computation(keep, expect_exact):
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     ref = dense / np.where(norms == 0, 1, norms)
     assert_matches_reference(X, ref, 0.01, atol=1e-6)
+
+
+@pytest.mark.parametrize("keep, exact_docs", [(1e-6, (0, 0)), (1e-5, (1, 39)), (3e-2, (40, 40))])
+def test_any_posterior_cut_stays_within_tolerance_of_the_dense_sum(keep, exact_docs):
+    # Peaked posteriors with a long tail. With these cuts the 40 documents
+    # all pass the cheap bound (1e-6), mostly pass the per-cluster bound
+    # (1e-5, a few go down the exact path) or all take the exact path
+    # (3e-2). Whatever the path, every entry is within the tolerance.
+    from scdv import composite
+
+    rng = np.random.RandomState(1)
+    V, d, K = 400, 16, 12
+    vectors = rng.randn(V, d).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    proba = rng.dirichlet(np.full(K, 0.05), size=V)
+    idf = rng.uniform(1, 5, size=V)
+    counts = sp.random(40, V, density=0.05, format="csr", random_state=1)
+    counts.data = np.ceil(counts.data * 4)
+    kernel = composite._Kernel(vectors, proba, idf, keep=keep)
+    X = kernel.vectors_of([counts], 0.02)
+    assert exact_docs[0] <= kernel.n_exact <= exact_docs[1]
+    dense = counts.toarray() @ word_topic_vectors(vectors, proba, idf)
+    ref = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    assert_matches_reference(X, ref, 0.02, atol=1e-5)
 
 
 def test_composite_function_works_on_counts_directly(fitted, corpus):

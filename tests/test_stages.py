@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from scdv import GMMSoftClusterer, IDFWeighter, SGNSWord2Vec, SparseThreshold
+from scdv import GMMSoftClusterer, IDFWeighter, PowerNormalizer, SGNSWord2Vec, SparseThreshold
 from scdv.threshold import row_min_max, sparsity_threshold
-from scdv.weighting import count_matrix, smooth_idf
+from scdv.weighting import TokenIds, count_matrix, smooth_idf, term_weights
 from scdv.word_vectors import normalize_rows
 
 
@@ -17,6 +17,7 @@ from scdv.word_vectors import normalize_rows
     [
         GMMSoftClusterer(n_components=2, random_state=0),
         IDFWeighter(dtype=np.float64),
+        PowerNormalizer(),
         SparseThreshold(),
     ]
 )
@@ -43,6 +44,44 @@ def test_count_matrix_counts_repeats_and_skips_unknown_tokens():
     counts = count_matrix([["a", "b", "a", "zzz"], []], {"a": 0, "b": 1})
     np.testing.assert_array_equal(counts.toarray(), [[2, 1], [0, 0]])
     assert counts.has_canonical_format
+
+
+def test_token_ids_count_row_slices_like_count_matrix():
+    docs = [["b", "a", "b", "x"], [], ["x"], ["c", "a", "c", "c"], ["a"]]
+    vocabulary = {"a": 0, "b": 1, "c": 2}
+    ids = TokenIds.lookup(docs, vocabulary)
+    for start, stop in [(0, 5), (1, 4), (3, 5), (2, 2)]:
+        got = ids[start:stop].counts(np.float32)
+        expected = count_matrix(docs[start:stop], vocabulary)
+        assert got.shape == expected.shape
+        assert got.has_canonical_format
+        np.testing.assert_array_equal(got.toarray(), expected.toarray())
+    np.testing.assert_array_equal(ids.counts().toarray(),
+                                  [[1, 2, 0], [0, 0, 0], [0, 0, 0], [1, 0, 3], [1, 0, 0]])
+    with pytest.raises(ValueError, match="contiguous"):
+        ids[::2]
+
+
+def test_sublinear_term_weights_are_one_plus_log_and_keep_zero():
+    np.testing.assert_allclose(term_weights([1, 3, 0], sublinear_tf=True),
+                               [1, 1 + np.log(3), 0])
+    np.testing.assert_array_equal(term_weights([1, 3, 0]), [1, 3, 0])
+
+
+def test_power_normalizer_takes_signed_roots_then_unit_rows_and_keeps_sparsity():
+    X = sp.csr_matrix(np.array([[4.0, 0.0, -9.0], [0.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
+    out = PowerNormalizer().fit_transform(X)
+    assert sp.issparse(out) and out.nnz == X.nnz
+    np.testing.assert_allclose(out.toarray(), [[2 / np.sqrt(13), 0, -3 / np.sqrt(13)],
+                                               [0, 0, 0], [0, 1, 0]])
+    np.testing.assert_allclose(PowerNormalizer(power=1, norm=None).fit_transform(X).toarray(),
+                               X.toarray())
+
+
+@pytest.mark.parametrize("power", [0, 1.5, -1])
+def test_power_normalizer_rejects_powers_outside_zero_to_one(power):
+    with pytest.raises(ValueError, match="power"):
+        PowerNormalizer(power=power).fit(np.ones((2, 2)))
 
 
 def test_threshold_is_p_times_mean_extremes():

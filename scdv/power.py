@@ -1,0 +1,122 @@
+"""Power normalisation of document vectors, for linear classifiers.
+
+SCDV sums many word-topic vectors into one, as Fisher vectors and VLAD sum
+local descriptors. Such sums are "bursty": a few large entries, from words a
+document repeats, dominate a dot product. Perronnin, Sanchez and Mensink
+(ECCV 2010) showed that for linear classifiers, taking the signed square
+root of every entry and then L2-normalising the row helps a lot. The paper's
+SCDV does not do this; it is offered here as a separate stage, to put
+between ``SCDV`` and the classifier.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import validate_data
+
+from ._validation import check_choice, check_number
+
+__all__ = ["PowerNormalizer", "signed_power"]
+
+
+def signed_power(X, power=0.5):
+    """sign(x) * |x| ** power, entry by entry; sparse input stays sparse.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+    power : float, default=0.5
+        0 < power <= 1; 1 returns a copy of ``X``.
+
+    Returns
+    -------
+    ndarray or sparse matrix, of the dtype of ``X`` (float)
+
+    Examples
+    --------
+    >>> signed_power(np.array([[-4.0, 0.0, 9.0]]))
+    array([[-2.,  0.,  3.]])
+    """
+    X = X.copy()
+    values = X.data if sp.issparse(X) else X
+    np.multiply(np.sign(values), np.abs(values) ** power, out=values)
+    return X
+
+
+class PowerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Signed power, then unit rows: x -> sign(x)|x|^a / ||sign(x)|x|^a||.
+
+    A stateless stage (like scikit-learn's ``Normalizer``) for the output of
+    ``SCDV``, or of any sum of word vectors, before a linear classifier.
+    Zeros stay zeros, so sparse input stays sparse with the same pattern; an
+    all-zero row stays all zero.
+
+    Parameters
+    ----------
+    power : float, default=0.5
+        The exponent a, in (0, 1]. 0.5 is the signed square root of
+        Perronnin et al.; 1 leaves only the normalisation.
+    norm : {"l2", "l1", "max"} or None, default="l2"
+        Row normalisation after the power; None skips it.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+
+    References
+    ----------
+    .. [1] F. Perronnin, J. Sanchez and T. Mensink, "Improving the Fisher
+       kernel for large-scale image classification", ECCV 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> PowerNormalizer().fit_transform(np.array([[9.0, -16.0]])).round(3)
+    array([[ 0.6, -0.8]])
+    """
+
+    def __init__(self, power=0.5, norm="l2"):
+        self.power = power
+        self.norm = norm
+
+    def fit(self, X, y=None):
+        """Check the parameters and record the number of features.
+
+        Returns
+        -------
+        self : PowerNormalizer
+        """
+        self._check_params()
+        validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        return self
+
+    def transform(self, X):
+        """Signed power of every entry, then each row scaled to unit norm.
+
+        Returns
+        -------
+        ndarray or csr_matrix of the shape and dtype of ``X``
+        """
+        # Stateless, like ``Normalizer``: transform works unfitted too.
+        self._check_params()
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        X = signed_power(X, self.power)
+        return X if self.norm is None else normalize(X, norm=self.norm, copy=False)
+
+    def _check_params(self):
+        check_number(self.power, "power", kind=numbers.Real, low=0, high=1,
+                     low_inclusive=False)
+        if self.norm is not None:
+            check_choice(self.norm, "norm", ("l2", "l1", "max"))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.requires_fit = False
+        return tags
