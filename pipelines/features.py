@@ -63,11 +63,14 @@ logger = logging.getLogger(__name__)
 METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "doc2vec")
 PROTOCOLS = ("inductive", "transductive")
 
-# Keys of SCDV params that do not change the fitted model: left out of the cache key.
-_NOT_IN_KEY = ("verbose", "batch_size")
-# Keys that change only the threshold: the cache holds the model fitted
-# without them, and the threshold is relearned (``SCDV.refit_threshold``).
-_THRESHOLD_ONLY = {"sublinear_tf": False}
+# SCDV params that change only the threshold, and their base values: the
+# cache holds the model fitted with the base values, and other values only
+# learn the threshold again (``SCDV.refit_threshold``), without refitting
+# word2vec and the mixture.
+_THRESHOLD_ONLY = {"sublinear_tf": False, "sparsity_percentage": 0.04}
+# Keys of SCDV params left out of the cache key: they do not change the fit
+# (sublinear_tf is always its base value there).
+_NOT_IN_KEY = ("verbose", "batch_size", "sublinear_tf")
 
 
 class FeatureSet:
@@ -154,8 +157,7 @@ def scdv_cache_path(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     The key is a hash of the parameters that shape the model and of the
     training token lists, so any change of either refits.
     """
-    key = {k: v for k, v in sorted(params.items())
-           if k not in _NOT_IN_KEY and k not in _THRESHOLD_ONLY}
+    key = {k: v for k, v in sorted(params.items()) if k not in _NOT_IN_KEY}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     digest.update(hash_tokens(train_tokens).encode())
     digest.update(scdv.__version__.encode())
@@ -184,7 +186,8 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         The cache file.
     """
     params = {**params, "tokenizer": None}
-    wanted = {k: params.pop(k, default) for k, default in _THRESHOLD_ONLY.items()}
+    wanted = {k: params.get(k, base) for k, base in _THRESHOLD_ONLY.items()}
+    params.update(_THRESHOLD_ONLY)
     path = None
     model = seconds = None
     if cache_dir is not None:

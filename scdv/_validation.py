@@ -42,12 +42,11 @@ def check_documents(documents):
     return docs
 
 
-def check_token_documents(documents, *, check_items=True):
+def check_token_documents(documents):
     """Return ``documents`` as a list of token lists, or raise a clear error.
 
     Used when ``tokenizer=None``: each document must be a list (or tuple) of
-    str tokens. With ``check_items=False`` only the container is checked, and
-    the caller runs ``check_token_lists`` on each batch it takes.
+    str tokens.
     """
     if isinstance(documents, (str, bytes)):
         raise ValueError(
@@ -59,10 +58,7 @@ def check_token_documents(documents, *, check_items=True):
             "Expected an iterable of tokenised documents (lists of str); got "
             f"{type(documents).__name__}."
         )
-    docs = list(documents)
-    if check_items:
-        check_token_lists(docs)
-    return docs
+    return check_token_lists(list(documents))
 
 
 def check_token_lists(docs, start=0):

@@ -24,7 +24,6 @@ from ._validation import (
     check_documents,
     check_number,
     check_token_documents,
-    check_token_lists,
     seed_from,
 )
 from .clustering import (
@@ -747,7 +746,8 @@ class SCDV(TransformerMixin, BaseEstimator):
             # interleaved with their work.
             docs = check_token_documents(X)
             ids = TokenIds.lookup(docs, self.vocabulary_)
-            batches = (ids[start:stop] for start, stop in _batch_bounds(len(docs), self.batch_size))
+            batches = (ids[start:stop]
+                       for start, stop in _batch_bounds(len(docs), self.batch_size))
         else:
             # Tokenise and count a batch at a time, while threads vectorise the
             # batches before it: only a few batches of tokens are alive at once.

@@ -223,10 +223,14 @@ def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
     plain = build_features("scdv", scdv_params=params, **common)
     tuned = build_features("scdv", scdv_params={**params, "sublinear_tf": True},
                            scdv_power=0.5, **common)
-    # One cached fit serves both: only the threshold is learned again.
+    sparser = build_features("scdv", scdv_params={**params, "sparsity_percentage": 0.2},
+                             **common)
+    # One cached fit serves all three: only the threshold is learned again.
     assert len(list((tmp_path / "models").glob("*.scdv"))) == 1
-    assert tuned.info["scdv_cache_hit"]
+    assert tuned.info["scdv_cache_hit"] and sparser.info["scdv_cache_hit"]
     assert tuned.info["scdv_threshold"] != plain.info["scdv_threshold"]
+    assert sparser.info["scdv_threshold"] > plain.info["scdv_threshold"]
+    assert sparser.X_train.nnz < plain.X_train.nnz
     norms = np.sqrt(np.asarray(tuned.X_train.multiply(tuned.X_train).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-5)
 
