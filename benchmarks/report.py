@@ -200,6 +200,25 @@ def dask_section(result):
     return lines
 
 
+def covariance_section(result):
+    mb = 2**20
+    lines = ["## Mixture covariance types (`bench_covariance`)", "",
+             f"Command: `{result['command']}`. GaussianMixture with k-means "
+             f"initialisation and at most 50 EM iterations on {result['n_words']:,} unit "
+             f"word vectors, d={result['d']}, K={result['K']}.", "",
+             "| covariance_type | fit s | EM iterations | converged | peak traced MB "
+             "| parameters MB | clusters per word with p >= 0.01 |",
+             "|---|---:|---:|---|---:|---:|---:|"]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['covariance_type']} | {r['fit_seconds']:.1f} | {r['n_iter']} | "
+            f"{'yes' if r['converged'] else 'no'} | {r['peak_traced_bytes'] / mb:.0f} | "
+            f"{r['parameter_bytes'] / mb:.2f} | {r['clusters_per_word_p_ge_0.01']:.2f} |")
+    lines += ["", f"Machine: {_machine(result)}. Wall time: {result['wall_seconds']:.0f} s.",
+              ""]
+    return lines
+
+
 def classify_section():
     folder = RESULTS / "classify"
     files = sorted(folder.glob("*.json")) if folder.exists() else []
@@ -211,8 +230,8 @@ def classify_section():
              "Full configuration, inductive protocol, LinearSVC with C chosen by 5-fold "
              "grid search on the training data. Each row is one JSON file in "
              "`benchmarks/results/classify/`.", "",
-             "| dataset | method | metric | test value | cross-validation | target (SCDV) "
-             "| wall s |",
+             "| dataset | method (SCDV preset) | metric | test value | cross-validation "
+             "| target (SCDV) | wall s |",
              "|---|---|---|---:|---|---:|---:|"]
     for path in files:
         r = json.loads(path.read_text())
@@ -227,7 +246,10 @@ def classify_section():
                       if folds else "")
         goal = target[r["dataset"]] if r["method"] == "scdv" else None
         verdict = "" if goal is None else f"{goal} {_verdict(r['metrics'][key] >= goal)}"
-        lines.append(f"| {r['dataset']} | {r['method']} | {key} | {r['metrics'][key]:.4f} | "
+        method = r["method"]
+        if method != "tfidf":  # files from before presets existed used the paper's
+            method += f" ({r['params'].get('scdv_preset', 'paper')})"
+        lines.append(f"| {r['dataset']} | {method} | {key} | {r['metrics'][key]:.4f} | "
                      f"{spread} | {verdict} | {r['timings_s']['total']:.0f} |")
     plots = sorted((folder / "plots").glob("*.png")) if (folder / "plots").exists() else []
     if plots:
@@ -248,6 +270,7 @@ def main(argv=None):
              ""]
     sections = [("bench_transform", transform_section), ("bench_speed", speed_section),
                 ("bench_accuracy", accuracy_section),
+                ("bench_covariance", covariance_section),
                 ("bench_large_inputs", large_inputs_section), ("bench_dask", dask_section)]
     for name, section in sections:
         result = _load(name + suffix)
