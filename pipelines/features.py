@@ -43,6 +43,7 @@ from sklearn.preprocessing import normalize
 
 import scdv
 from scdv import SCDV
+from scdv.clustering import sparsify_posteriors
 from scdv.word_vectors import average_word_vectors
 
 from .tokens import hash_tokens
@@ -63,14 +64,17 @@ logger = logging.getLogger(__name__)
 METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "doc2vec")
 PROTOCOLS = ("inductive", "transductive")
 
-# SCDV params that change only the threshold, and their base values: the
-# cache holds the model fitted with the base values, and other values only
-# learn the threshold again (``SCDV.refit_threshold``), without refitting
-# word2vec and the mixture.
-_THRESHOLD_ONLY = {"sublinear_tf": False, "sparsity_percentage": 0.04}
-# Keys of SCDV params left out of the cache key: they do not change the fit
-# (sublinear_tf is always its base value there).
-_NOT_IN_KEY = ("verbose", "batch_size", "sublinear_tf")
+# SCDV params that act after the mixture, and their base values: the cache
+# holds the model fitted with the base values, and other values are applied
+# to it (the SCDV-MS cut of the posteriors, then ``SCDV.refit_threshold``)
+# without refitting word2vec and the mixture.
+_AFTER_THE_MIXTURE = {"sublinear_tf": False, "sparsity_percentage": 0.04,
+                      "cluster_proba_threshold": None, "renormalize_proba": False}
+# Keys of SCDV params left out of the cache key: they do not change the fit,
+# or are always their base value there (the other base values stay in the
+# key, so that models cached before they were split off are still found).
+_NOT_IN_KEY = ("verbose", "batch_size", "sublinear_tf", "cluster_proba_threshold",
+               "renormalize_proba")
 
 
 class FeatureSet:
@@ -186,8 +190,8 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         The cache file.
     """
     params = {**params, "tokenizer": None}
-    wanted = {k: params.get(k, base) for k, base in _THRESHOLD_ONLY.items()}
-    params.update(_THRESHOLD_ONLY)
+    wanted = {k: params.get(k, base) for k, base in _AFTER_THE_MIXTURE.items()}
+    params.update(_AFTER_THE_MIXTURE)
     path = None
     model = seconds = None
     if cache_dir is not None:
@@ -208,7 +212,12 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             model.save(path)
-    if wanted != _THRESHOLD_ONLY:
+    if wanted != _AFTER_THE_MIXTURE:
+        if wanted["cluster_proba_threshold"] is not None:
+            # What fit does with these parameters, on the same mixture.
+            model.word_cluster_proba_ = sparsify_posteriors(
+                model.word_cluster_proba_, wanted["cluster_proba_threshold"],
+                wanted["renormalize_proba"])
         model.set_params(**wanted).refit_threshold(train_tokens)
     return model, seconds, path
 

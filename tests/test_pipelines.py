@@ -16,8 +16,9 @@ from sklearn.metrics import ndcg_score
 
 from pipelines import classify, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
-from pipelines.features import ColumnSlice, build_features, w2v_average
+from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
 from pipelines.models import decision_scores, make_classifier, make_stacking
+from scdv import SCDV
 
 # --------------------------------------------------------------------------- metrics
 
@@ -225,9 +226,18 @@ def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
                            scdv_power=0.5, **common)
     sparser = build_features("scdv", scdv_params={**params, "sparsity_percentage": 0.2},
                              **common)
-    # One cached fit serves all three: only the threshold is learned again.
+    ms = build_features("scdv", scdv_params={**params, "cluster_proba_threshold": 0.3},
+                        **common)
+    # One cached fit serves them all: the posterior cut and the threshold are
+    # applied to it, word2vec and the mixture are not refitted.
     assert len(list((tmp_path / "models").glob("*.scdv"))) == 1
     assert tuned.info["scdv_cache_hit"] and sparser.info["scdv_cache_hit"]
+    assert ms.info["scdv_cache_hit"]
+    cached, _, _ = fit_scdv_cached(toks[:40], {**params, "cluster_proba_threshold": 0.3},
+                                   tmp_path)
+    fresh = SCDV(**{**params, "cluster_proba_threshold": 0.3, "tokenizer": None}).fit(toks[:40])
+    np.testing.assert_allclose(cached.word_cluster_proba_, fresh.word_cluster_proba_)
+    assert cached.threshold_ == pytest.approx(fresh.threshold_, rel=1e-9)
     assert tuned.info["scdv_threshold"] != plain.info["scdv_threshold"]
     assert sparser.info["scdv_threshold"] > plain.info["scdv_threshold"]
     assert sparser.X_train.nnz < plain.X_train.nnz
