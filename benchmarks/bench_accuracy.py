@@ -44,6 +44,7 @@ METHODS = [
     ("doc2vec", "doc2vec", {}, "tuned"),
     ("stacking", "stacking", {}, "tuned"),
     ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}, "tuned"),
+    ("scdv-svd", "scdv-svd", {}, "tuned"),
 ]
 
 #: Figures reported in the papers, never measured here.
@@ -69,6 +70,8 @@ def vector_size(name, params):
     """
     info = ((params or {}).get("features") or [{}])[0]
     dimension = info.get("n_features")
+    if name == "scdv-svd":
+        return dimension, dimension
     if name.startswith("scdv") and info.get("scdv_density") is not None:
         return dimension, info["scdv_density"] * dimension
     if name in ("w2v-avg", "doc2vec"):
@@ -104,9 +107,13 @@ def _merged(args, rows):
     """``rows`` with the rows of earlier runs that this run did not redo."""
     path = RESULTS / f"bench_accuracy{'_quick' if args.quick else ''}.json"
     try:
-        earlier = json.loads(path.read_text())["results"]
+        payload = json.loads(path.read_text())
+        earlier = payload["results"]
     except (OSError, ValueError, KeyError):
         return rows
+    for table in earlier.values():
+        for row in table:  # rows written before each row kept its own command
+            row.setdefault("command", payload.get("command"))
     merged = {}
     for dataset in dict.fromkeys([*earlier, *rows]):
         new = rows.get(dataset, [])

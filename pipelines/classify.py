@@ -16,7 +16,9 @@ What one run does:
 3. per split, fit the unsupervised stages once (SCDV: word2vec, mixture, idf,
    threshold; cached on disk) on the training documents (``inductive``) or on
    all documents without labels (``transductive``), and transform train and
-   test once (:mod:`pipelines.features`);
+   test once (:mod:`pipelines.features`); ``--scdv tuned`` (the default) or
+   ``--scdv paper`` says how the SCDV vectors are weighed and normalised
+   (:data:`SCDV_PRESETS`);
 4. choose C of the linear classifier by K-fold CV on the training features
    only, refit on all training features (:mod:`pipelines.models`);
 5. predict the test documents and compute metrics, a per-class report, the
@@ -289,7 +291,7 @@ def run(
     Parameters
     ----------
     dataset : {"20ng", "livedoor", "reuters"}
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec"}, default="scdv"
+    method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd"}, default="scdv"
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents
@@ -378,7 +380,7 @@ def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weigh
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     language = _LANGUAGE[dataset]
     multilabel = dataset == "reuters"
-    uses_scdv = method in ("scdv", "w2v-avg", "stacking")
+    uses_scdv = method in ("scdv", "w2v-avg", "stacking", "scdv-svd")
     uses_tfidf = method in ("tfidf", "stacking")
     timer = _Timer()
     counter = FitWarnings()
