@@ -193,8 +193,8 @@ class _Kernel:
 
         A batch is a count matrix or a ``TokenIds`` (tokens looked up, not
         yet counted: the worker threads count it). ``count_batches`` may be
-        a generator (``transform`` tokenises and looks up lazily), in which
-        case ``n_docs`` must be given. On one
+        a generator (``transform`` tokenises raw text lazily), in which case
+        ``n_docs`` must be given. On one
         thread, rows go straight into the output arrays. With threads, the
         batches are cut into parts that worker threads vectorise (the kernel
         releases the GIL) while this thread goes on producing batches; each

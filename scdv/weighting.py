@@ -63,8 +63,8 @@ class TokenIds:
 
     Looking tokens up in the vocabulary needs the interpreter; counting them
     does not (``scdv._kernels.bag_of_words`` releases the GIL), so
-    ``SCDV.transform`` looks a batch up on the main thread and lets worker
-    threads count it.
+    ``SCDV.transform`` looks token lists up on the main thread and lets its
+    worker threads count them, a row slice each.
 
     Parameters
     ----------
