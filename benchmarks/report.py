@@ -201,7 +201,6 @@ def dask_section(result):
 
 
 def covariance_section(result):
-    mb = 2**20
     lines = ["## Mixture covariance types (`bench_covariance`)", "",
              f"Command: `{result['command']}`. GaussianMixture with k-means "
              f"initialisation and at most 50 EM iterations on {result['n_words']:,} unit "
@@ -212,8 +211,8 @@ def covariance_section(result):
     for r in result["rows"]:
         lines.append(
             f"| {r['covariance_type']} | {r['fit_seconds']:.1f} | {r['n_iter']} | "
-            f"{'yes' if r['converged'] else 'no'} | {r['peak_traced_bytes'] / mb:.0f} | "
-            f"{r['parameter_bytes'] / mb:.2f} | {r['clusters_per_word_p_ge_0.01']:.2f} |")
+            f"{'yes' if r['converged'] else 'no'} | {r['peak_traced_bytes'] / MB:.0f} | "
+            f"{r['parameter_bytes'] / MB:.2f} | {r['clusters_per_word_p_ge_0.01']:.2f} |")
     lines += ["", f"Machine: {_machine(result)}. Wall time: {result['wall_seconds']:.0f} s.",
               ""]
     return lines

@@ -519,6 +519,12 @@ def cmd_vectorize(args):
 
     if args.model is not None:
         model = load(args.model)
+        if model.tokenizer is None:
+            # Fitted in Python on token lists: the command only has raw text.
+            raise DataError(
+                f"the model {_show(args.model)} was fitted on token lists "
+                "(tokenizer=None), so it cannot read raw text; fit one with 'scdv fit', "
+                "or vectorise token lists from Python.")
         model.set_params(verbose=params["verbose"])
         for name in TRANSFORM_PARAMETERS:
             if hasattr(args, name):

@@ -257,6 +257,19 @@ def test_save_model_keeps_the_fitted_model(capsys, corpus_dir, texts, out_dir):
     assert listing(out_dir) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
 
 
+def test_model_fitted_on_token_lists_is_refused_in_one_line(capsys, corpus_dir, texts,
+                                                             out_dir):
+    model = SCDV(**TINY, tokenizer=None, random_state=0).fit(
+        [t.lower().split() for t in texts])
+    path = out_dir / "tokens.scdv"
+    model.save(path)
+    code, out, err = run(capsys, "vectorize", "--model", path, corpus_dir,
+                         "-o", out_dir / "v.npz")
+    assert code == 1 and out == ""
+    assert_one_error_line(err, "tokenizer=None", "scdv fit")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["tokens.scdv"]
+
+
 def test_fit_saves_a_loadable_model(capsys, model, model_path):
     assert model.word_vectors_.shape[1] == TINY["vector_size"]
     assert model.word_cluster_proba_.shape[1] == TINY["n_components"]
