@@ -82,6 +82,10 @@ _AFTER_THE_MIXTURE = {"sublinear_tf": False, "sparsity_percentage": 0.04,
 # key, so that models cached before they were split off are still found).
 _NOT_IN_KEY = ("verbose", "batch_size", "sublinear_tf", "cluster_proba_threshold",
                "renormalize_proba")
+# SCDV params of the mixture. A cached model that differs from the wanted one
+# only in these lends its word vectors (``SCDV.refit_mixture``): another K or
+# covariance type costs the mixture's fit, not word2vec's.
+_MIXTURE = ("n_components", "covariance_type", "gmm_max_iter")
 
 
 class FeatureSet:
@@ -162,17 +166,43 @@ class ColumnSlice(TransformerMixin, BaseEstimator):
 # --------------------------------------------------------------------------- SCDV
 
 
+def _digest(train_tokens: Sequence[Sequence[str]], params: dict, leave_out) -> str:
+    key = {k: v for k, v in sorted(params.items()) if k not in leave_out}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+    digest.update(hash_tokens(train_tokens).encode())
+    digest.update(scdv.__version__.encode())
+    return digest.hexdigest()[:20]
+
+
 def scdv_cache_path(train_tokens: Sequence[Sequence[str]], params: dict, cache_dir) -> Path:
     """File that holds the SCDV fitted with ``params`` on ``train_tokens``.
 
     The key is a hash of the parameters that shape the model and of the
     training token lists, so any change of either refits.
     """
-    key = {k: v for k, v in sorted(params.items()) if k not in _NOT_IN_KEY}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
-    digest.update(hash_tokens(train_tokens).encode())
-    digest.update(scdv.__version__.encode())
-    return Path(cache_dir) / "models" / f"scdv-{digest.hexdigest()[:20]}.scdv"
+    return Path(cache_dir) / "models" / f"scdv-{_digest(train_tokens, params, _NOT_IN_KEY)}.scdv"
+
+
+def _word_vectors_pointer(train_tokens, params, cache_dir) -> Path:
+    # Names a cached model whose word2vec matches ``params`` whatever its mixture.
+    digest = _digest(train_tokens, params, _NOT_IN_KEY + _MIXTURE)
+    return Path(cache_dir) / "models" / f"word2vec-{digest}.txt"
+
+
+def _with_cached_word_vectors(train_tokens, params, cache_dir):
+    """A model with ``params``, its word vectors taken from a cached model, or None."""
+    pointer = _word_vectors_pointer(train_tokens, params, cache_dir)
+    if not pointer.is_file():
+        return None
+    try:
+        base = scdv.load(pointer.parent / pointer.read_text().strip())
+    except (OSError, scdv.ModelFormatError) as exc:
+        logger.warning("refitting word2vec: %s", exc)
+        return None
+    logger.info("SCDV: refitting the mixture on the cached word vectors of %s",
+                pointer.read_text().strip())
+    return base.set_params(**{k: params[k] for k in _MIXTURE if k in params}).refit_mixture(
+        train_tokens)
 
 
 def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_dir=None):
@@ -192,7 +222,9 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     model : SCDV
         Fitted model that takes token lists.
     seconds : float or None
-        Fit time, or None when the model came from the cache.
+        Fit time, or None when the model came from the cache. When a cached
+        model differs only in the mixture's parameters, its word vectors are
+        reused and this is the time of the mixture and threshold alone.
     path : pathlib.Path or None
         The cache file.
     """
@@ -212,13 +244,20 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
                 logger.info("SCDV: loaded cached model %s", path)
     if model is None:
         start = time.perf_counter()
-        model = SCDV(**params).fit(train_tokens)
+        if cache_dir is not None:
+            model = _with_cached_word_vectors(train_tokens, params, cache_dir)
+        if model is None:
+            model = SCDV(**params).fit(train_tokens)
         seconds = time.perf_counter() - start
         logger.info("SCDV: fitted on %d documents in %.1f s (vocabulary %d words)",
                     len(train_tokens), seconds, len(model.vocabulary_))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             model.save(path)
+    if path is not None:
+        pointer = _word_vectors_pointer(train_tokens, params, cache_dir)
+        if not pointer.is_file():
+            pointer.write_text(path.name + "\n")
     if wanted != _AFTER_THE_MIXTURE:
         if wanted["cluster_proba_threshold"] is not None:
             # What fit does with these parameters, on the same mixture.

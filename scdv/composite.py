@@ -718,6 +718,41 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
         return self
 
+    def refit_mixture(self, X):
+        """Fit the mixture and the threshold again, keeping the word vectors.
+
+        For trying another ``n_components``, ``covariance_type``,
+        ``gmm_max_iter`` or ``cluster_proba_threshold`` without retraining
+        word2vec, which is most of the fit's time: set the parameters, then
+        call this with the training documents. The vocabulary, word vectors
+        and idf stay; the posteriors p(C_k|w) and ``threshold_`` are learned
+        as ``fit`` learns them, with the same seed, so the result equals a
+        fit whose word2vec produced these word vectors.
+
+        Parameters
+        ----------
+        X : iterable of str (or of lists of str when ``tokenizer=None``)
+            The training documents, for the paper's threshold.
+
+        Returns
+        -------
+        self : SCDV
+        """
+        check_is_fitted(self, "threshold_")
+        self._validate_params()
+        if len(self.vocabulary_) < self.n_components:
+            raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
+        _, proba = soft_cluster_words(
+            self.word_vectors_, n_components=self.n_components,
+            covariance_type=self.covariance_type, max_iter=self.gmm_max_iter,
+            random_state=seed_from(self.random_state), verbose=max(self.verbose - 1, 0),
+        )
+        if self.cluster_proba_threshold is not None:
+            proba = sparsify_posteriors(proba, self.cluster_proba_threshold,
+                                        self.renormalize_proba)
+        self.word_cluster_proba_ = proba
+        return self.refit_threshold(X)
+
     def _counts(self, X):
         # The (n_docs, V) count matrix of documents, tokenised as transform does.
         func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)

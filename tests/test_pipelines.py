@@ -18,6 +18,7 @@ from pipelines import classify, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
 from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
 from pipelines.models import decision_scores, make_classifier, make_stacking
+import scdv.composite
 from scdv import SCDV
 
 # --------------------------------------------------------------------------- metrics
@@ -243,6 +244,31 @@ def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
     assert sparser.X_train.nnz < plain.X_train.nnz
     norms = np.sqrt(np.asarray(tuned.X_train.multiply(tuned.X_train).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-5)
+
+
+def test_another_mixture_reuses_the_cached_word_vectors(tmp_path, monkeypatch):
+    from tests.conftest import make_corpus
+
+    docs, _ = make_corpus(60)
+    toks = [d.lower().rstrip(".").split() for d in docs]
+    params = dict(vector_size=8, n_components=3, min_count=2, epochs=2, window=3,
+                  negative=3, random_state=0, workers=1)
+    base, _, _ = fit_scdv_cached(toks, params, tmp_path)
+    fresh = SCDV(**{**params, "covariance_type": "diag", "n_components": 4,
+                    "tokenizer": None}).fit(toks)
+    trained = []
+    real_train = scdv.composite.train_word_vectors
+    monkeypatch.setattr(scdv.composite, "train_word_vectors",
+                        lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    diag, seconds, path = fit_scdv_cached(
+        toks, {**params, "covariance_type": "diag", "n_components": 4}, tmp_path)
+    assert not trained and seconds is not None and path.is_file()
+    np.testing.assert_array_equal(diag.word_vectors_, base.word_vectors_)
+    np.testing.assert_allclose(diag.word_cluster_proba_, fresh.word_cluster_proba_, atol=1e-12)
+    assert diag.threshold_ == pytest.approx(fresh.threshold_, rel=1e-9)
+    # Word2vec's key differs (another min_count): it is trained again.
+    fit_scdv_cached(toks, {**params, "min_count": 3}, tmp_path)
+    assert trained == [1]
 
 
 def test_scdv_svd_gives_dense_unit_rows_from_the_cached_model(tmp_path):

@@ -89,6 +89,30 @@ def test_refit_threshold_equals_the_threshold_of_a_full_fit(fitted, corpus, chan
     np.testing.assert_array_equal(twin.idf_, fitted.idf_)
 
 
+@pytest.mark.parametrize("change", [
+    {"n_components": 3},
+    {"covariance_type": "diag"},
+    {"cluster_proba_threshold": 0.3, "renormalize_proba": True},
+])
+def test_refit_mixture_equals_a_full_fit_with_the_same_word_vectors(fitted, corpus, change):
+    # One word2vec worker and a seed: a full fit trains the same word vectors.
+    fresh = SCDV(**{**fitted.get_params(), **change}).fit(corpus[0])
+    np.testing.assert_array_equal(fresh.word_vectors_, fitted.word_vectors_)
+    twin = copy.deepcopy(fitted).set_params(**change).refit_mixture(corpus[0])
+    np.testing.assert_allclose(twin.word_cluster_proba_, fresh.word_cluster_proba_,
+                               rtol=0, atol=1e-12)
+    assert twin.threshold_ == pytest.approx(fresh.threshold_, rel=1e-12)
+    same_mixture = (twin.word_cluster_proba_.shape == fitted.word_cluster_proba_.shape
+                    and np.allclose(twin.word_cluster_proba_, fitted.word_cluster_proba_))
+    assert not same_mixture
+    assert twin.transform(corpus[0][:3]).shape == fresh.transform(corpus[0][:3]).shape
+
+
+def test_refit_mixture_with_more_clusters_than_words_says_so(fitted, corpus):
+    with pytest.raises(ValueError, match="words"):
+        fitted.set_params(n_components=len(fitted.vocabulary_) + 1).refit_mixture(corpus[0])
+
+
 def test_threshold_is_the_paper_formula_over_training_vectors(fitted, corpus):
     dense = reference_vectors(fitted, [english_tokenize(d) for d in corpus[0]], threshold=0)
     a_min, a_max = dense.min(axis=1).mean(), dense.max(axis=1).mean()
