@@ -532,7 +532,8 @@ def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weigh
                              "(same word2vec as SCDV)")
     if method == "stacking":
         params["stacking"] = (
-            "StackingClassifier(final_estimator=LogisticRegression) over "
+            "StackingClassifier(final_estimator=ScoreBlend: one weight per base model, one "
+            "bias per class, log-loss) over "
             "[ColumnSlice(SCDV block) + classifier, ColumnSlice(TF-IDF block) + classifier] "
             "on hstack'ed features computed once; each base C chosen by its own grid "
             f"search; internal {n_splits}-fold out-of-fold decision scores")

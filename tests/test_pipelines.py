@@ -17,7 +17,7 @@ from sklearn.metrics import ndcg_score
 from pipelines import classify, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
 from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
-from pipelines.models import decision_scores, make_classifier, make_stacking
+from pipelines.models import ScoreBlend, decision_scores, make_classifier, make_stacking
 import scdv.composite
 from scdv import SCDV
 
@@ -185,6 +185,61 @@ def test_stacking_base_estimators_see_only_their_block():
     assert tfidf_pipe["clf"].coef_.shape[1] == 7
     assert stack.score(X, y) > 0.9
     assert decision_scores(stack, X).shape == (n, 3)
+
+
+def test_stacking_blend_gives_the_noise_block_no_weight():
+    rng = np.random.default_rng(0)
+    n = 300
+    y = np.arange(n) % 3
+    A = rng.normal(size=(n, 5)) + np.eye(3, 5)[y] * 3
+    X = sp.csr_matrix(np.hstack([A, rng.normal(size=(n, 7))]))
+    stack = make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
+                          n_splits=3, seed=0).fit(X, y)
+    w_signal, w_noise = stack.final_estimator_.coef_
+    # Not exactly 0: out-of-fold scores of a model of pure noise lean slightly
+    # against the true class (each held-out fold shifts the class means).
+    assert w_signal > 1 and abs(w_noise) < 0.4 * w_signal
+    with pytest.raises(ValueError, match="final estimator"):
+        make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
+                      final="forest")
+
+
+def test_score_blend_fits_the_weighted_sum_of_scores():
+    rng = np.random.default_rng(1)
+    n, L = 2000, 4
+    S1, S2 = rng.normal(size=(n, L)), rng.normal(size=(n, L))
+    bias = np.array([0.5, -0.5, 0.0, 1.0])
+    z = 2.0 * S1 + 0.5 * S2 + bias
+    y = np.array([rng.choice(L, p=p) for p in np.exp(z) / np.exp(z).sum(1, keepdims=True)])
+    blend = ScoreBlend(alpha=0).fit(np.hstack([S1, S2]), y)
+    np.testing.assert_allclose(blend.coef_, [2.0, 0.5], atol=0.2)
+    # Biases are identified up to a shared shift under the softmax.
+    centred = blend.intercept_ - blend.intercept_.mean()
+    np.testing.assert_allclose(centred, bias - bias.mean(), atol=0.2)
+    proba = blend.predict_proba(np.hstack([S1, S2]))
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert (blend.predict(np.hstack([S1, S2])) == y).mean() > 0.5
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel"])
+def test_score_blend_binary_and_multilabel_use_a_sigmoid_per_column(kind):
+    rng = np.random.default_rng(2)
+    n = 1000
+    L = 1 if kind == "binary" else 3
+    S1, S2 = rng.normal(size=(n, L)), rng.normal(size=(n, L))
+    Y = (rng.random((n, L)) < 1 / (1 + np.exp(-(3 * S1 - 1)))).astype(int)
+    y = np.where(Y[:, 0] == 1, "yes", "no") if kind == "binary" else Y
+    blend = ScoreBlend().fit(np.hstack([S1, S2]), y)
+    assert blend.coef_[0] > 2 and abs(blend.coef_[1]) < 0.5
+    pred = blend.predict(np.hstack([S1, S2]))
+    if kind == "binary":
+        assert set(pred) <= {"yes", "no"}
+        assert blend.decision_function(np.hstack([S1, S2])).shape == (n,)
+        assert blend.predict_proba(np.hstack([S1, S2])).shape == (n, 2)
+    else:
+        assert pred.shape == (n, L) and set(np.unique(pred)) <= {0, 1}
+    with pytest.raises(ValueError, match="blocks"):
+        blend.predict(np.hstack([S1, S2, S1]))
 
 
 def test_build_features_w2v_avg_and_stacking_blocks(tmp_path):
