@@ -89,7 +89,7 @@ SCDV_PRESETS = {
 }
 #: A small, fast, exactly repeatable SCDV for CI (one word2vec thread).
 QUICK_SCDV = dict(vector_size=50, window=10, min_count=5, negative=5, sample=1e-3,
-                  epochs=10, n_components=10, covariance_type="tied", gmm_max_iter=50,
+                  epochs=20, n_components=20, covariance_type="tied", gmm_max_iter=50,
                   sparsity_percentage=0.04, workers=1)
 #: Subsets of ``--quick`` runs: stratified (single-label) or plain random
 #: samples of each split, drawn with the run's seed; livedoor texts are cut.

@@ -336,12 +336,12 @@ def test_scdv_svd_gives_dense_unit_rows_from_the_cached_model(tmp_path):
     fs = build_features("scdv-svd", train_texts=docs[:40], test_texts=docs[40:],
                         train_tokens=toks[:40], test_tokens=toks[40:], language="english",
                         scdv_params=params, cache_dir=tmp_path)
-    # Fewer columns than the 24 SCDV has: min(SVD_DIMENSION, 24 - 1, 40 - 1).
-    assert fs.X_train.shape == (40, 23) and fs.X_test.shape == (20, 23)
+    # A sixth of the 24 columns SCDV has (2,000 of the paper's 12,000).
+    assert fs.X_train.shape == (40, 4) and fs.X_test.shape == (20, 4)
     assert isinstance(fs.X_train, np.ndarray) and fs.X_train.dtype == np.float32
     norms = np.linalg.norm(fs.X_train, axis=1)
     np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-5)
-    assert fs.info["svd_components"] == 23
+    assert fs.info["svd_components"] == 4
     assert 0 < fs.info["svd_explained_variance"] <= 1 + 1e-6
 
 
