@@ -61,7 +61,7 @@ def write_result(name, payload):
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"benchmark": name, "machine": machine(), **payload}
-    tmp = path.with_suffix(".json.part")
+    tmp = path.with_suffix(f".json.{os.getpid()}.part")  # runs may write side by side
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
     return path

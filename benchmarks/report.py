@@ -134,7 +134,12 @@ def accuracy_section(result):
              f"Protocol: {result['protocol']}. Last command: `{result['command']}`; each "
              "row's own command is under its table. `scdv` is the pipelines' default "
              "(\"tuned\": sublinear tf, signed square root, unit rows) and `scdv-paper` "
-             "the paper's vectors as they are, from the same fitted model."
+             "the paper's vectors as they are, from the same fitted model. `scdv-ms` cuts "
+             "posteriors below 0.3 (SCDV-MS); `scdv-svd` keeps 2,000 TruncatedSVD "
+             "columns; `scdv-diag`, `scdv-spherical` and `scdv-full` fit another mixture "
+             "on the same cached word vectors, so their fit time is the mixture and the "
+             "threshold only. `stacking` blends the out-of-fold decision scores of "
+             "LinearSVC on SCDV and on TF-IDF (one weight per model, one bias per class)."
              + (" **Partial run**: stopped before every method had run; the rows below "
                 "are the methods that finished." if result.get("partial") else ""), ""]
     for dataset, rows in result["results"].items():
