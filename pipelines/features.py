@@ -202,8 +202,9 @@ def _with_cached_word_vectors(train_tokens, params, cache_dir):
         return None
     logger.info("SCDV: refitting the mixture on the cached word vectors of %s",
                 pointer.read_text().strip())
-    return base.set_params(**{k: params[k] for k in _MIXTURE if k in params}).refit_mixture(
-        train_tokens)
+    defaults = SCDV().get_params()
+    mixture = {k: params.get(k, defaults[k]) for k in _MIXTURE}
+    return base.set_params(**mixture).refit_mixture(train_tokens)
 
 
 def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_dir=None):
