@@ -461,7 +461,8 @@ def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weigh
             "scheme": f"{n_splits}-fold grid search over C on the training set "
                       f"(test set: {split_info['split']})",
             **({"base_estimators": inner,
-                "final_estimator": "LogisticRegression(C=1), not searched"}
+                "final_estimator": "ScoreBlend (one weight per base model, one bias per "
+                                   "class), not searched"}
                if method == "stacking" else inner),
         }
     cv_section["fit_warnings"] = counter.as_dict()
