@@ -199,6 +199,9 @@ def test_stacking_blend_gives_the_noise_block_no_weight():
     # Not exactly 0: out-of-fold scores of a model of pure noise lean slightly
     # against the true class (each held-out fold shifts the class means).
     assert w_signal > 1 and abs(w_noise) < 0.4 * w_signal
+    old = make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
+                        n_splits=3, seed=0, final="logreg").fit(X, y)
+    assert old.final_estimator_.coef_.shape == (3, 6)  # every score of both models
     with pytest.raises(ValueError, match="final estimator"):
         make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
                       final="forest")
