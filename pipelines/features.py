@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
@@ -193,15 +192,15 @@ def _word_vectors_pointer(train_tokens, params, cache_dir) -> Path:
 def _with_cached_word_vectors(train_tokens, params, cache_dir):
     """A model with ``params``, its word vectors taken from a cached model, or None."""
     pointer = _word_vectors_pointer(train_tokens, params, cache_dir)
-    if not pointer.is_file():
-        return None
     try:
-        base = scdv.load(pointer.parent / pointer.read_text().strip())
+        name = pointer.read_text().strip()
+        base = scdv.load(pointer.parent / name)
+    except FileNotFoundError:
+        return None
     except (OSError, scdv.ModelFormatError) as exc:
         logger.warning("refitting word2vec: %s", exc)
         return None
-    logger.info("SCDV: refitting the mixture on the cached word vectors of %s",
-                pointer.read_text().strip())
+    logger.info("SCDV: refitting the mixture on the cached word vectors of %s", name)
     defaults = SCDV().get_params()
     mixture = {k: params.get(k, defaults[k]) for k in _MIXTURE}
     return base.set_params(**mixture).refit_mixture(train_tokens)
@@ -317,14 +316,15 @@ def tfidf_description(language: str) -> dict:
 
 
 def _reduce(Xtr, Xte, seed, info):
-    # TruncatedSVD works on the sparse matrix directly; the SVD shrinks rows
-    # unevenly, so they are scaled back to unit length (as make_reduced_scdv).
+    # The reducing steps of scdv.make_reduced_scdv (TruncatedSVD, then unit
+    # rows), applied to the cached model's vectors.
     n = max(1, min(SVD_DIMENSION, Xtr.shape[1] // 6, Xtr.shape[0] - 1))
-    svd = TruncatedSVD(n_components=n, random_state=seed)
-    Xtr = normalize(svd.fit_transform(Xtr)).astype(np.float32)
-    Xte = normalize(svd.transform(Xte)).astype(np.float32)
+    reducer = scdv.make_reduced_scdv(n, random_state=seed)[1:]
+    Xtr = reducer.fit_transform(Xtr).astype(np.float32)
+    Xte = reducer.transform(Xte).astype(np.float32)
     info["svd_components"] = n
-    info["svd_explained_variance"] = float(svd.explained_variance_ratio_.sum())
+    info["svd_explained_variance"] = float(
+        reducer.named_steps["svd"].explained_variance_ratio_.sum())
     return Xtr, Xte
 
 

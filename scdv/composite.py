@@ -424,13 +424,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
             + f" (min_count={min_count})"
         )
     vectors = normalize_rows(raw)
-    logger.info("GMM: %d clusters over %d words", n_components, len(words))
-    _, proba = soft_cluster_words(
-        vectors, n_components=n_components, covariance_type=covariance_type,
-        max_iter=gmm_max_iter, random_state=seed, verbose=max(verbose - 1, 0),
-    )
-    if cluster_proba_threshold is not None:
-        proba = sparsify_posteriors(proba, cluster_proba_threshold, renormalize_proba)
+    proba = _posteriors(vectors, n_components, covariance_type, gmm_max_iter, seed, verbose,
+                        cluster_proba_threshold, renormalize_proba)
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
@@ -444,6 +439,19 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
         "threshold": sparsity_threshold(mins, maxs, sparsity_percentage),
         "counts": counts,
     }
+
+
+def _posteriors(vectors, n_components, covariance_type, max_iter, seed, verbose,
+                cluster_proba_threshold, renormalize_proba):
+    # p(C_k|w) of the mixture fitted on the unit word vectors, SCDV-MS cut applied.
+    logger.info("GMM: %d clusters over %d words", n_components, len(vectors))
+    _, proba = soft_cluster_words(
+        vectors, n_components=n_components, covariance_type=covariance_type,
+        max_iter=max_iter, random_state=seed, verbose=max(verbose - 1, 0),
+    )
+    if cluster_proba_threshold is not None:
+        proba = sparsify_posteriors(proba, cluster_proba_threshold, renormalize_proba)
+    return proba
 
 
 class SCDV(TransformerMixin, BaseEstimator):
@@ -742,15 +750,10 @@ class SCDV(TransformerMixin, BaseEstimator):
         self._validate_params()
         if len(self.vocabulary_) < self.n_components:
             raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
-        _, proba = soft_cluster_words(
-            self.word_vectors_, n_components=self.n_components,
-            covariance_type=self.covariance_type, max_iter=self.gmm_max_iter,
-            random_state=seed_from(self.random_state), verbose=max(self.verbose - 1, 0),
-        )
-        if self.cluster_proba_threshold is not None:
-            proba = sparsify_posteriors(proba, self.cluster_proba_threshold,
-                                        self.renormalize_proba)
-        self.word_cluster_proba_ = proba
+        self.word_cluster_proba_ = _posteriors(
+            self.word_vectors_, self.n_components, self.covariance_type, self.gmm_max_iter,
+            seed_from(self.random_state), self.verbose, self.cluster_proba_threshold,
+            self.renormalize_proba)
         return self.refit_threshold(X)
 
     def _counts(self, X):
