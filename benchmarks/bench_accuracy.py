@@ -49,9 +49,14 @@ METHODS = [
     ("scdv-diag", "scdv", {"covariance_type": "diag"}, "tuned"),
     ("scdv-spherical", "scdv", {"covariance_type": "spherical"}, "tuned"),
     ("scdv-full", "scdv", {"covariance_type": "full"}, "tuned"),
+    (PRETRAINED, "scdv", {}, "tuned"),
 ]
 #: Left out of ``--quick`` (to stay under 3 minutes); none is in a target.
 FULL_ONLY = ("scdv-diag", "scdv-spherical", "scdv-full")
+#: Runs only with ``--word-vectors PATH``: SCDV on those pretrained vectors
+#: instead of word2vec trained on the training split. For livedoor,
+#: ``python -m benchmarks.ginza_vectors`` makes such a file from chiVe.
+PRETRAINED = "scdv-pretrained"
 
 #: Figures reported in the papers, never measured here.
 PUBLISHED = {
@@ -106,7 +111,9 @@ def summarise(name, result):
 def _command(args, dataset, method):
     # The shortest command that redoes this one row.
     quick = " --quick" if args.quick else ""
-    return f"python -m benchmarks.bench_accuracy{quick} --dataset {dataset} --method {method}"
+    vectors = f" --word-vectors {args.word_vectors}" if method == PRETRAINED else ""
+    return (f"python -m benchmarks.bench_accuracy{quick} --dataset {dataset} "
+            f"--method {method}{vectors}")
 
 
 def _merged(args, rows):
@@ -165,9 +172,14 @@ def main(argv=None):
                         help="run only this dataset (repeatable)")
     parser.add_argument("--method", choices=[m[0] for m in METHODS], action="append",
                         help="run only this method (repeatable)")
+    parser.add_argument("--word-vectors", metavar="PATH",
+                        help=f"pretrained word vectors (word2vec format) for the "
+                             f"{PRETRAINED} rows, which run only with this option")
     parser.add_argument("--data-dir")
     parser.add_argument("--cache-dir")
     args = parser.parse_args(argv)
+    if args.method and PRETRAINED in args.method and not args.word_vectors:
+        parser.error(f"--method {PRETRAINED} needs --word-vectors PATH")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("gensim").setLevel(logging.WARNING)
     start = time.perf_counter()
@@ -181,6 +193,10 @@ def main(argv=None):
                 continue
             if args.quick and name in FULL_ONLY and not args.method:
                 continue
+            if name == PRETRAINED:
+                if not args.word_vectors:
+                    continue
+                overrides = {"word_vectors": args.word_vectors}
             logging.info("== %s / %s", dataset, name)
             t0 = time.perf_counter()
             result = run(dataset, method=method, quick=args.quick, data_dir=args.data_dir,

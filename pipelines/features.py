@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,6 +169,11 @@ class ColumnSlice(TransformerMixin, BaseEstimator):
 
 def _digest(train_tokens: Sequence[Sequence[str]], params: dict, leave_out) -> str:
     key = {k: v for k, v in sorted(params.items()) if k not in leave_out}
+    source = key.get("word_vectors")
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+        # A file rewritten in place must not hit the model fitted on the old one.
+        stat = os.stat(source)
+        key["word_vectors"] = [os.path.abspath(source), stat.st_size, stat.st_mtime_ns]
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     digest.update(hash_tokens(train_tokens).encode())
     digest.update(scdv.__version__.encode())
@@ -216,7 +222,9 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     params : dict
         ``SCDV`` keyword arguments; ``tokenizer`` is forced to None.
     cache_dir : path-like or None
-        Cache folder; models go to ``cache_dir/models/``. ``None`` disables it.
+        Cache folder; models go to ``cache_dir/models/``. ``None`` disables
+        it, as does a ``word_vectors`` given as an object rather than a file
+        (a file is keyed by its path, size and modification time).
 
     Returns
     -------
@@ -230,6 +238,9 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         The cache file.
     """
     params = {**params, "tokenizer": None}
+    source = params.get("word_vectors")
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        cache_dir = None  # an in-memory KeyedVectors has no stable name to key the cache on
     wanted = {k: params.get(k, base) for k, base in _AFTER_THE_MIXTURE.items()}
     params.update(_AFTER_THE_MIXTURE)
     path = None

@@ -329,6 +329,35 @@ def test_another_mixture_reuses_the_cached_word_vectors(tmp_path, monkeypatch):
     assert trained == [1]
 
 
+def test_pretrained_vectors_file_is_cached_by_path_size_and_time(tmp_path):
+    from gensim.models import KeyedVectors
+    from tests.conftest import make_corpus
+
+    docs, _ = make_corpus(60)
+    toks = [d.lower().rstrip(".").split() for d in docs]
+    words = sorted({w for doc in toks for w in doc})
+    rng = np.random.default_rng(0)
+    kv = KeyedVectors(vector_size=5)
+    kv.add_vectors(words, rng.normal(size=(len(words), 5)).astype(np.float32))
+    path = tmp_path / "vectors.txt"
+    kv.save_word2vec_format(str(path))
+    params = dict(word_vectors=str(path), n_components=3, min_count=2, random_state=0)
+    model, seconds, cached = fit_scdv_cached(toks, params, tmp_path)
+    assert seconds is not None and model.word_vectors_.shape[1] == 5
+    assert set(model.vocabulary_) <= set(words)
+    again, seconds, same = fit_scdv_cached(toks, params, tmp_path)
+    assert seconds is None and same == cached
+    # The same path with other contents is another model.
+    kv.vectors *= 2
+    kv.save_word2vec_format(str(path), binary=True)
+    other, seconds, elsewhere = fit_scdv_cached(toks, params, tmp_path)
+    assert seconds is not None and elsewhere != cached
+    np.testing.assert_allclose(other.word_vectors_, model.word_vectors_, rtol=1e-5)  # unit rows
+    # An in-memory KeyedVectors has no stable key: nothing is cached for it.
+    _, seconds, nowhere = fit_scdv_cached(toks, {**params, "word_vectors": kv}, tmp_path)
+    assert seconds is not None and nowhere is None
+
+
 def test_scdv_svd_gives_dense_unit_rows_from_the_cached_model(tmp_path):
     from tests.conftest import make_corpus
 
@@ -375,6 +404,17 @@ def test_cli_bad_options_exit_2_one_line(argv, capsys):
     assert len(err) == 1 and "error" in err[0]
 
 
+def test_cli_bad_word_vectors_file_is_one_line_exit_2(tmp_path, capsys):
+    missing = classify.main(["--dataset", "20ng", "--word-vectors", str(tmp_path / "no.bin")])
+    (tmp_path / "notes.txt").write_text("these are not word vectors\n")
+    foreign = classify.main(["--dataset", "20ng", "--word-vectors",
+                             str(tmp_path / "notes.txt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert missing == foreign == 2
+    assert len(err) == 2 and "no.bin" in err[0] and "notes.txt" in err[1]
+    assert "word2vec" in err[1] and "Traceback" not in "".join(err)
+
+
 def test_run_rejects_bad_values():
     with pytest.raises(classify.UsageError, match="classifier"):
         classify.run("20ng", classifier="svm")
@@ -382,6 +422,21 @@ def test_run_rejects_bad_values():
         classify.run("20ng", cv=1)
     with pytest.raises(classify.UsageError, match="scdv_preset"):
         classify.run("20ng", scdv_preset="fancy")
+
+
+def test_tuned_preset_changes_the_full_fit_per_dataset_and_yields_to_overrides():
+    paper = classify.scdv_settings("20ng", "paper")
+    assert {k: paper[k] for k in classify.FULL_SCDV} == classify.FULL_SCDV
+    assert not paper["sublinear_tf"]
+    tuned_20ng = classify.scdv_settings("20ng", "tuned")
+    assert (tuned_20ng["n_components"], tuned_20ng["min_count"]) == (100, 5)
+    tuned_livedoor = classify.scdv_settings("livedoor", "tuned")
+    assert (tuned_livedoor["n_components"], tuned_livedoor["min_count"]) == (100, 20)
+    # Quick runs keep their small model; the caller's overrides win over the preset.
+    assert classify.scdv_settings("20ng", "tuned", quick=True)["n_components"] == \
+        classify.QUICK_SCDV["n_components"]
+    mine = classify.scdv_settings("20ng", "tuned", overrides={"n_components": 60}, seed=3)
+    assert (mine["n_components"], mine["min_count"], mine["random_state"]) == (60, 5, 3)
 
 
 # --------------------------------------------------------------------------- quick runs
