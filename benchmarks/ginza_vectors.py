@@ -16,7 +16,8 @@ Usage
 -----
 ::
 
-    python -m benchmarks.ginza_vectors ja_ginza-5.3.0-py3-none-any.whl out.bin --binary
+    python -m benchmarks.ginza_vectors ja_ginza-5.3.0-py3-none-any.whl out.bin --binary \\
+        --nfkc-lower
 
 then ``SCDV(word_vectors="out.bin", tokenizer="janome")`` or
 ``scdv vectorize --tokenizer janome --word-vectors out.bin corpus/ -o x.npz``.
@@ -29,7 +30,11 @@ hash to row (``vocab/key2row``) and the strings (``vocab/strings.json``); the
 hash is MurmurHash64A of the UTF-8 bytes with seed 1. chiVe's words follow
 Sudachi's normalisation (有る, 出来る, 分かる, ！, iPhone), whereas scdv's
 janome tokenizer gives NFKC-normalised, lower-cased base forms (ある, !,
-iphone), which then have no vector. Bad input: one line on stderr, exit 2.
+iphone), which then have no vector. ``--nfkc-lower`` also writes each word's
+NFKC-normalised, lower-cased spelling (！ -> !, iPhone -> iphone) when it is
+not a word already, with the vector of its most frequent source; verb
+spellings such as 有る for ある would need Sudachi itself. Bad input: one
+line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -148,8 +154,24 @@ def write_word2vec(path: Path, pairs: list[tuple[str, int]], vectors: np.ndarray
         raise
 
 
-def convert(model: Path, output: Path, min_chars: int = 1,
-            binary: bool = False) -> tuple[int, int, int]:
+def with_nfkc_lower(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """``pairs`` plus the NFKC, lower-cased spelling of each word that lacks one.
+
+    Rows are in frequency order, so the first word to claim a spelling is the
+    most frequent (iPhone before IPHONE).
+    """
+    seen = {w for w, _ in pairs}
+    extra = []
+    for word, row in pairs:
+        folded = unicodedata.normalize("NFKC", word).lower()
+        if folded not in seen and folded.split() == [folded]:
+            seen.add(folded)
+            extra.append((folded, row))
+    return pairs + extra
+
+
+def convert(model: Path, output: Path, min_chars: int = 1, binary: bool = False,
+            nfkc_lower: bool = False) -> tuple[int, int, int]:
     """Write ``model``'s vectors to ``output``; return (words, dim, distinct rows)."""
     if output.is_dir() or not output.parent.is_dir():
         raise InputError(f"{output}: cannot write a file there")
@@ -162,6 +184,8 @@ def convert(model: Path, output: Path, min_chars: int = 1,
     pairs = [(w, r) for w, r in pairs if len(w) >= min_chars and w.split() == [w]]
     if not pairs:
         raise InputError(f"{model}: no word of at least {min_chars} characters")
+    if nfkc_lower:
+        pairs = with_nfkc_lower(pairs)
     write_word2vec(output, pairs, vectors, binary)
     return len(pairs), vectors.shape[1], len({r for _, r in pairs})
 
@@ -169,16 +193,19 @@ def convert(model: Path, output: Path, min_chars: int = 1,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="ja_ginza .whl or unpacked directory")
-    parser.add_argument("output", type=Path, help="word2vec text file to write")
+    parser.add_argument("output", type=Path, help="word2vec file to write")
     parser.add_argument("--min-chars", type=int, default=1, metavar="N",
                         help="skip words shorter than N characters (default: 1)")
     parser.add_argument("--binary", action="store_true",
                         help="write word2vec binary (580 MB, loads in seconds) instead "
                              "of text (1.6 GB)")
+    parser.add_argument("--nfkc-lower", action="store_true",
+                        help="also write each word's NFKC, lower-cased spelling, as "
+                             "scdv's janome tokenizer gives it")
     args = parser.parse_args(argv)
     try:
         n_words, dim, n_rows = convert(args.model, args.output, args.min_chars,
-                                         args.binary)
+                                         args.binary, args.nfkc_lower)
     except ImportError as exc:
         print(f"ginza_vectors: error: {exc}; pip install msgpack", file=sys.stderr)
         return 2

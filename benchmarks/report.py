@@ -128,6 +128,18 @@ def speed_section(result):
     return lines
 
 
+def _scdv_settings(row):
+    # Rows measured before a preset changed keep the settings they ran with.
+    scdv = (row.get("params") or {}).get("scdv") or {}
+    text = f"{scdv.get('n_components', '?')}, {scdv.get('min_count', '?')}"
+    return text + (", pretrained" if scdv.get("word_vectors") else "")
+
+
+def _c_grid(row):
+    grid = ((row.get("params") or {}).get("classifier") or {}).get("c_grid")
+    return ", ".join(f"{c:g}" for c in grid) if grid else "?"
+
+
 def accuracy_section(result):
     headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
     lines = ["## Accuracy against peers (`bench_accuracy`)", "",
@@ -148,8 +160,8 @@ def accuracy_section(result):
         second = "f1_macro" if dataset != "reuters" else "f1_micro"
         lines += [f"### {dataset}", "",
                   f"| method | {key} | {second} | dimension | non-zeros/doc | SCDV fit s "
-                  "(0: from cache) | vectorise s | wall s |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "(0: from cache) | vectorise s | wall s | SCDV K, min_count | C grid |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for r in sorted(rows, key=lambda r: -r["metrics"][key]):
             _, nnz = vector_size(r["method"], r.get("params"))
             nnz = f"{nnz:.0f}" if nnz else "n/a"
@@ -159,11 +171,12 @@ def accuracy_section(result):
             lines.append(
                 f"| {r['method']} | {r['metrics'][key]:.4f} | "
                 f"{r['metrics'].get(second, float('nan')):.4f} | {r['dimension']} | {nnz} | "
-                f"{fit} | {r['vectorize_seconds'] or 0:.1f} | {r['wall_seconds']:.0f} |")
+                f"{fit} | {r['vectorize_seconds'] or 0:.1f} | {r['wall_seconds']:.0f} | "
+                f"{_scdv_settings(r) if uses_scdv else '-'} | {_c_grid(r)} |")
         for name, fig in result["published"].get(dataset, {}).items():
             value = {k: v for k, v in fig.items() if k != "source"}
             lines.append(f"| {name} (published, not measured) | "
-                         f"{next(iter(value.values())):.4f} | | | | | | |")
+                         f"{next(iter(value.values())):.4f} | | | | | | | | |")
         commands = list(dict.fromkeys(r["command"] for r in rows if r.get("command")))
         if commands:
             lines += ["", "Rows from: " + "; ".join(f"`{c}`" for c in commands) + "."]

@@ -5,6 +5,7 @@ Usage::
     python -m pipelines.classify --dataset 20ng --output results.json
     python -m pipelines.classify --dataset livedoor --quick --plots plots/ --output quick.json
     python -m pipelines.classify --dataset reuters --method tfidf --output tfidf.json
+    python -m pipelines.classify --dataset livedoor --word-vectors chive.bin --output ja.json
 
 What one run does:
 

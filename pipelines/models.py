@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 CLASSIFIERS = ("linearsvc", "logreg")
 #: C values searched by K-fold CV on the training data. Logistic regression
 #: needs larger C than the hinge loss for the same fit on unit-norm rows.
-C_GRIDS = {"linearsvc": (0.01, 0.1, 1.0, 10.0), "logreg": (0.1, 1.0, 10.0, 100.0)}
+#: LinearSVC's grid has half-decade steps: with whole decades every full run
+#: chose 10 or 1, and on 20 Newsgroups CV preferred 3 to both.
+C_GRIDS = {"linearsvc": (0.1, 0.3, 1.0, 3.0, 10.0), "logreg": (0.1, 1.0, 10.0, 100.0)}
 QUICK_C_GRIDS = {"linearsvc": (0.1, 1.0, 10.0), "logreg": (1.0, 10.0, 100.0)}
 #: Iteration caps, well above scikit-learn's defaults (1000 and 100): at the
 #: large end of the C grid liblinear and lbfgs need more steps on sparse text.

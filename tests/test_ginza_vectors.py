@@ -73,3 +73,10 @@ def test_a_bad_input_is_one_line_exit_2_and_no_output(tmp_path, capsys, make_inp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_nfkc_lower_adds_the_spelling_scdv_tokens_have():
+    pairs = [("iPhone", 0), ("！", 1), ("IPHONE", 2), ("iphone5", 3), ("!", 4)]
+    added = ginza_vectors.with_nfkc_lower(pairs)
+    # The first (most frequent) source claims a spelling; existing words keep theirs.
+    assert added == pairs + [("iphone", 0)]
