@@ -6,6 +6,7 @@ runs read the real corpora and are skipped when they are absent.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -517,6 +518,12 @@ def test_quick_livedoor_with_plots(tmp_path):
     names = sorted(p.name for p in plots.glob("*.png"))
     assert names == ["livedoor-scdv-inductive-confusion.png",
                      "livedoor-scdv-inductive-folds.png", "livedoor-scdv-inductive-map.png"]
+    # The tuned preset keeps particles (は, が) and symbols, which the janome default drops.
+    assert "助詞" in result["params"]["tokenizer_settings"]["pos"]
+    (cached,) = (tmp_path / "tokens").glob("janome-*.jsonl.gz")
+    with gzip.open(cached, "rt", encoding="utf-8") as f:
+        tokens = {t for line in f for t in json.loads(line)}
+    assert {"は", "が", "。"} <= tokens
 
 
 def test_quick_20ng_doc2vec_peer(tmp_path):
