@@ -433,6 +433,8 @@ def test_tuned_preset_changes_the_full_fit_per_dataset_and_yields_to_overrides()
     assert (tuned_20ng["n_components"], tuned_20ng["min_count"]) == (100, 5)
     tuned_livedoor = classify.scdv_settings("livedoor", "tuned")
     assert (tuned_livedoor["n_components"], tuned_livedoor["min_count"]) == (100, 20)
+    tuned_reuters = classify.scdv_settings("reuters", "tuned")
+    assert (tuned_reuters["n_components"], tuned_reuters["min_count"]) == (60, 20)
     # Quick runs keep their small model; the caller's overrides win over the preset.
     assert classify.scdv_settings("20ng", "tuned", quick=True)["n_components"] == \
         classify.QUICK_SCDV["n_components"]
