@@ -12,10 +12,14 @@ Usage::
     python -m benchmarks.bench_accuracy                      # every dataset, full
     python -m benchmarks.bench_accuracy --dataset 20ng       # one dataset
     python -m benchmarks.bench_accuracy --quick              # under 3 minutes
+    python -m benchmarks.bench_accuracy --add-result 20ng-scdv.json   # a classify run's row
 
 Writes ``benchmarks/results/bench_accuracy[_quick].json``. A run with
 ``--dataset`` or ``--method`` replaces only its own rows there and keeps the
-others, each row with the command that produced it. Fitted SCDV models are
+others, each row with the command that produced it. ``--add-result`` takes
+the row from a ``python -m pipelines.classify --output`` file instead of
+running it again, when that run is one of the methods below with the same
+settings. Fitted SCDV models are
 cached (``--cache-dir``), so a rerun only refits what changed.
 
 ``scdv`` is the pipelines' default ("tuned": sublinear tf and the signed
@@ -30,9 +34,10 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from benchmarks._common import RESULTS, write_result
-from pipelines.classify import run
+from pipelines.classify import run, scdv_settings
 
 #: Runs only with ``--word-vectors PATH``: SCDV on those pretrained vectors
 #: instead of word2vec trained on the training split. For livedoor,
@@ -164,6 +169,51 @@ def _write(args, datasets, rows, start, partial):
     return path, checks
 
 
+def _method_of(result, quick):
+    """The name in :data:`METHODS` of a pipelines.classify result, or None."""
+    params = result["params"]
+    preset = params.get("scdv_preset", "tuned")
+    vectors = (params.get("scdv") or {}).get("word_vectors")
+    if result["protocol"] != "inductive" or bool(result["quick"]) != bool(quick):
+        return None
+    for name, method, overrides, method_preset in METHODS:
+        if name == PRETRAINED:
+            overrides = {"word_vectors": vectors}
+        if (method, method_preset) != (result["method"], preset):
+            continue
+        if "scdv" not in params or params["scdv"] == scdv_settings(
+                result["dataset"], preset, quick=quick, overrides=overrides,
+                seed=params["seed"]):
+            return name
+    return None
+
+
+def _rows_of_results(paths, quick):
+    """(dataset, [row]) for each pipelines.classify JSON in ``paths``.
+
+    A file counts only when it is one of :data:`METHODS` as this benchmark
+    would run it (same protocol, quick or full, SCDV settings), so the
+    table never mixes in a run with other settings.
+    """
+    rows = {}
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        name = _method_of(result, quick)
+        if name is None:
+            raise ValueError(f"{path} is not a run of one of this benchmark's methods "
+                             f"({'quick' if quick else 'full'}, inductive)")
+        dataset, params = result["dataset"], result["params"]
+        row = summarise(name, result)
+        row["wall_seconds"] = result["timings_s"]["total"]
+        command = f"python -m pipelines.classify --dataset {dataset} --method {result['method']}"
+        command += " --scdv paper" if params.get("scdv_preset") == "paper" else ""
+        vectors = (params.get("scdv") or {}).get("word_vectors")
+        command += f" --word-vectors {vectors}" if vectors else ""
+        row["command"] = command + (" --quick" if quick else "")
+        rows.setdefault(dataset, []).append(row)
+    return rows.items()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -175,9 +225,23 @@ def main(argv=None):
     parser.add_argument("--word-vectors", metavar="PATH",
                         help=f"pretrained word vectors (word2vec format) for the "
                              f"{PRETRAINED} rows, which run only with this option")
+    parser.add_argument("--add-result", metavar="FILE", action="append",
+                        help="instead of running, add the row of a `python -m "
+                             "pipelines.classify --output FILE` run of one of the methods "
+                             "(repeatable)")
     parser.add_argument("--data-dir")
     parser.add_argument("--cache-dir")
     args = parser.parse_args(argv)
+    if args.add_result:
+        try:
+            rows = dict(_rows_of_results(args.add_result, args.quick))
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"--add-result: {exc}")
+        args.dataset = list(rows)
+        args.method = sorted({r["method"] for table in rows.values() for r in table})
+        path, _ = _write(args, args.dataset, rows, time.perf_counter(), partial=False)
+        print(f"wrote {path}")
+        return 0
     if args.method and PRETRAINED in args.method and not args.word_vectors:
         parser.error(f"--method {PRETRAINED} needs --word-vectors PATH")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -1,0 +1,45 @@
+"""Benchmark plumbing that needs no corpus: how rows enter the accuracy table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import bench_accuracy
+from pipelines.classify import scdv_settings
+
+
+def _classify_result(tmp_path, name, *, preset="tuned", overrides=None, quick=False):
+    result = {
+        "dataset": "20ng", "method": "scdv", "protocol": "inductive", "quick": quick,
+        "params": {"seed": 0, "scdv_preset": preset,
+                   "scdv": scdv_settings("20ng", preset, quick=quick, overrides=overrides),
+                   "features": [{"n_features": 20000, "scdv_density": 0.1}]},
+        "metrics": {"accuracy": 0.85, "f1_macro": 0.84},
+        "cv": {}, "timings_s": {"total": 12.5},
+    }
+    path = tmp_path / name
+    path.write_text(json.dumps(result))
+    return str(path)
+
+
+def test_a_classify_run_becomes_the_row_of_its_method(tmp_path):
+    tuned = _classify_result(tmp_path, "tuned.json")
+    paper = _classify_result(tmp_path, "paper.json", preset="paper")
+    ms = _classify_result(tmp_path, "ms.json", overrides={"cluster_proba_threshold": 0.3})
+    rows = dict(bench_accuracy._rows_of_results([tuned, paper, ms], quick=False))
+    assert [r["method"] for r in rows["20ng"]] == ["scdv", "scdv-paper", "scdv-ms"]
+    first = rows["20ng"][0]
+    assert first["wall_seconds"] == 12.5 and first["nnz_per_doc"] == pytest.approx(2000)
+    assert rows["20ng"][1]["command"].endswith("--method scdv --scdv paper")
+
+
+@pytest.mark.parametrize("change", [
+    dict(overrides={"n_components": 7}),  # settings the benchmark does not use
+    dict(quick=True),                     # a quick run offered as a full one
+])
+def test_a_run_with_other_settings_is_refused(tmp_path, change):
+    other = _classify_result(tmp_path, "other.json", **change)
+    with pytest.raises(ValueError, match="not a run of one of this benchmark's methods"):
+        dict(bench_accuracy._rows_of_results([other], quick=False))
