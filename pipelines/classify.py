@@ -65,8 +65,7 @@ from .tokens import default_cache_dir, tokenize_corpus
 
 __all__ = [
     "FULL_SCDV", "JANOME_ALL_POS", "QUICK", "QUICK_SCDV", "SCDV_PRESETS", "UsageError",
-    "main", "run",
-    "scdv_settings",
+    "main", "run", "scdv_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -363,9 +362,8 @@ def run(
         the signed square root of every entry followed by unit rows
         (:class:`scdv.PowerNormalizer`); livedoor tokens of every part of
         speech; without ``quick``, also K=100 on 20 Newsgroups and livedoor
-        (and word2vec's min_count 5 on 20 Newsgroups). All chosen by CV on
-        training data; see
-        :data:`SCDV_PRESETS`.
+        (and word2vec's min_count 5 on 20 Newsgroups). See
+        :data:`SCDV_PRESETS` for how each was chosen.
     scdv_params : dict or None, keyword-only
         Overrides of the SCDV settings.
     subset : dict or None, keyword-only
@@ -794,8 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tuned (default): words weighed by 1 + ln(count), the signed "
                              "square root of every entry, then unit rows; K=100 on 20ng "
                              "and livedoor, min_count 5 on 20ng, every part of speech on "
-                             "livedoor; "
-                             "paper: the paper's model and vectors as they are")
+                             "livedoor; paper: the paper's model and vectors as they are")
     parser.add_argument("--word-vectors", metavar="PATH",
                         help="pretrained word vectors (word2vec text or binary) instead of "
                              "training word2vec; restricted to words seen min_count times "
