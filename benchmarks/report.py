@@ -152,7 +152,9 @@ def accuracy_section(result):
              "`scdv-full` fit another mixture "
              "on the same cached word vectors, so their fit time is the mixture and the "
              "threshold only. `stacking` blends the out-of-fold decision scores of "
-             "LinearSVC on SCDV and on TF-IDF (one weight per model, one bias per class)."
+             "LinearSVC on SCDV and on TF-IDF (one weight per model, one bias per class). "
+             "`scdv-pretrained` replaces word2vec by the pretrained vectors its command "
+             "names (for livedoor, chiVe via `benchmarks.ginza_vectors`)."
              + (" **Partial run**: stopped before every method had run; the rows below "
                 "are the methods that finished." if result.get("partial") else ""), ""]
     for dataset, rows in result["results"].items():
