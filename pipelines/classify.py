@@ -175,7 +175,8 @@ def _check_options(dataset, method, protocol, classifier, class_weight, cv, c_gr
 
 def _check_word_vectors_file(path) -> None:
     # word2vec text and binary files both open with an ASCII "<words> <dim>"
-    # line; checking it here fails fast, before the corpus is tokenised.
+    # line; checking it here fails fast, before the corpus is tokenised. A
+    # damaged body is found when SCDV loads the file (scdv.WordVectorsError).
     try:
         with open(path, "rb") as f:
             head = f.readline(100).split()
@@ -837,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             c_grid=args.c_grid, scdv_l2=args.l2_normalize, scdv_preset=args.scdv_preset,
             scdv_params={"word_vectors": args.word_vectors} if args.word_vectors else None,
         )
-    except UsageError as exc:
+    except (UsageError, scdv.WordVectorsError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except DatasetNotFoundError as exc:

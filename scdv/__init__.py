@@ -13,7 +13,7 @@ zeroing small entries.
 from ._version import __version__
 from .clustering import GMMSoftClusterer
 from .composite import SCDV, composite_document_vectors, fit_scdv, word_topic_vectors
-from .exceptions import ModelFormatError, ScdvError
+from .exceptions import ModelFormatError, ScdvError, WordVectorsError
 from .persistence import load, save
 from .power import PowerNormalizer, signed_power
 from .presets import make_reduced_scdv
@@ -32,6 +32,7 @@ __all__ = [
     "ScdvError",
     "SparseThreshold",
     "TextTokenizer",
+    "WordVectorsError",
     "__version__",
     "composite_document_vectors",
     "count_matrix",

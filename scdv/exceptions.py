@@ -1,6 +1,6 @@
 """The library's own exceptions."""
 
-__all__ = ["ScdvError", "ModelFormatError"]
+__all__ = ["ScdvError", "ModelFormatError", "WordVectorsError"]
 
 
 class ScdvError(Exception):
@@ -14,3 +14,7 @@ class ModelFormatError(ScdvError, ValueError):
     format version, arrays of the wrong shape or type, or anything that would
     need unpickling.
     """
+
+
+class WordVectorsError(ScdvError, ValueError):
+    """A ``word_vectors`` path that is missing or not in word2vec format."""

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._progress import progress_bar
 from ._validation import check_number, check_token_documents, seed_from
+from .exceptions import WordVectorsError
 
 logger = logging.getLogger(__name__)
 
@@ -321,8 +322,8 @@ def load_word_vectors(source):
 
     Raises
     ------
-    ValueError
-        The file is missing or is not in word2vec format.
+    WordVectorsError
+        The file is missing or is not in word2vec format (a ``ValueError``).
     """
     import os
 
@@ -337,7 +338,7 @@ def load_word_vectors(source):
         )
     path = os.fspath(source)
     if not os.path.isfile(path):
-        raise ValueError(f"word_vectors: no such file {path!r}; give the path of a "
+        raise WordVectorsError(f"word_vectors: no such file {path!r}; give the path of a "
                          "word2vec text or binary file.")
     errors = []
     for binary in (False, True):
@@ -349,7 +350,7 @@ def load_word_vectors(source):
         if len(kv) and np.all(np.isfinite(kv.vectors)):
             return list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32)
         errors.append(f"{'binary' if binary else 'text'}: empty or non-finite vectors")
-    raise ValueError(
+    raise WordVectorsError(
         f"word_vectors: {path!r} is not a word2vec text or binary file "
         f"({'; '.join(errors)}). Give a file written by save_word2vec_format, or a "
         "KeyedVectors object."

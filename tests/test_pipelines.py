@@ -416,6 +416,18 @@ def test_cli_bad_word_vectors_file_is_one_line_exit_2(tmp_path, capsys):
     assert "word2vec" in err[1] and "Traceback" not in "".join(err)
 
 
+def test_cli_word_vectors_with_a_damaged_body_is_one_line_exit_2(tmp_path, capsys):
+    _require("20ng")
+    damaged = tmp_path / "damaged.txt"
+    damaged.write_text("3 2\nfoo 1 2\nbar x y\n")  # a good header, then no numbers
+    out = tmp_path / "out.json"
+    status = classify.main(["--dataset", "20ng", "--quick", "--word-vectors", str(damaged),
+                            "--cache-dir", str(tmp_path), "--output", str(out), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and not out.exists()
+    assert len(err) == 1 and "damaged.txt" in err[0] and "Traceback" not in err[0]
+
+
 def test_run_rejects_bad_values():
     with pytest.raises(classify.UsageError, match="classifier"):
         classify.run("20ng", classifier="svm")
