@@ -24,7 +24,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from scdv.tokenize import make_tokenizer
+from scdv.tokenize import TOKENIZER_REVISIONS, make_tokenizer
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -81,6 +81,7 @@ def _settings(tokenizer: str, stop_words, pos) -> dict:
     return {
         "cache_version": _CACHE_VERSION,
         "tokenizer": tokenizer,
+        "tokenizer_revision": TOKENIZER_REVISIONS.get(tokenizer),
         "stop_words": sorted(stop_words) if stop_words is not None else None,
         "pos": list(pos) if pos is not None else None,
     }

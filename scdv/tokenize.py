@@ -7,8 +7,9 @@ uses them can be saved without pickling code:
   ASCII letter becomes a space, the text is lower-cased and split, English stop
   words and one-letter tokens are dropped.
 - ``"janome"``: Japanese morphological analysis with janome. The text is
-  NFKC-normalised, each token is replaced by its base form, and only content
-  words (nouns, verbs, adjectives by default) are kept.
+  NFKC-normalised (punctuation keeps its width until it is tagged), each token
+  is replaced by its base form, and only content words (nouns, verbs,
+  adjectives by default) are kept; punctuation and other symbols are dropped.
 
 A callable ``str -> list[str]`` may be given instead, and ``None`` means the
 documents are already token lists.
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 _NON_LETTERS = re.compile(r"[^a-zA-Z]+")
+
+#: Revision of each built-in tokenizer's rules, for caches of token lists:
+#: bumped whenever the same text and settings give other tokens.
+#: janome 2: symbols are dropped unless 記号 is kept, and tagged before NFKC.
+TOKENIZER_REVISIONS = {"english": 1, "janome": 2}
 
 #: Parts of speech kept by the janome tokenizer unless told otherwise.
 DEFAULT_JANOME_POS = ("名詞", "動詞", "形容詞")
@@ -77,6 +83,35 @@ def english_tokenize(text, *, stop_words=ENGLISH_STOP_WORDS, min_length=2):
 _janome_local = threading.local()
 
 
+def _is_symbol_only(text):
+    return bool(text) and all(unicodedata.category(c)[0] in "PS" for c in text)
+
+
+@functools.cache
+def _nfkc_runs():
+    # Runs of characters that NFKC may change, apart from full-width (and other
+    # compatibility) punctuation and symbols, which NFKC would turn into ASCII
+    # ones: IPADIC tags ASCII "! ( ) . : / -" as nouns (名詞,サ変接続), which
+    # both lets them through the noun filter and mis-tags their neighbours
+    # (都 in 東京（都） becomes a suffix). Those characters are left for janome
+    # to tag as symbols (記号) and normalised after tagging.
+    kept = [chr(c) for c in range(0x10000)
+            if not 0xD800 <= c < 0xE000
+            and unicodedata.normalize("NFKC", chr(c)) != chr(c)
+            and _is_symbol_only(unicodedata.normalize("NFKC", chr(c)))]
+    return re.compile("[^" + "".join(re.escape(c) for c in kept) + "]+")
+
+
+def _nfkc_before_tagging(text):
+    """NFKC-normalise ``text`` except compatibility punctuation and symbols."""
+    return _nfkc_runs().sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
+def _has_word_character(text):
+    # A letter or a digit, in any script (the English tokenizer keeps letters only).
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
 def _janome_tokenizer():
     tokenizer = getattr(_janome_local, "tokenizer", None)
     if tokenizer is None:
@@ -95,6 +130,16 @@ def janome_tokenize(
     lowercase=True,
 ):
     """Tokenise Japanese text into base forms of content words with janome.
+
+    The text is NFKC-normalised (full-width letters and digits become ASCII,
+    half-width katakana full-width) and lower-cased, then tagged; a token is
+    kept when its top-level part of speech is in ``pos`` and its second
+    level not in ``drop_details``. A token with no letter or digit in any
+    script (``!``, ``(``, ``://``) counts as a symbol (記号) whatever IPADIC
+    tags it, so it is kept only when ``pos`` has 記号, and then in its NFKC
+    form. Full-width punctuation is normalised only after tagging, so that
+    janome sees it as punctuation: NFKC's ASCII forms are tagged as nouns
+    by IPADIC.
 
     Parameters
     ----------
@@ -120,18 +165,23 @@ def janome_tokenize(
     >>> janome_tokenize("美しい花が咲いた。")
     ['美しい', '花', '咲く']
     """
-    text = unicodedata.normalize("NFKC", text)
+    text = _nfkc_before_tagging(text)
     if lowercase:
         text = text.lower()
     pos = frozenset(pos)
+    keep_symbols = "記号" in pos
     stop_words = frozenset(stop_words)
     tokens = []
     for token in _janome_tokenizer().tokenize(text):
         tags = token.part_of_speech.split(",")
-        if tags[0] not in pos or tags[1] in drop_details:
-            continue
         base = token.base_form if token.base_form != "*" else token.surface
-        if base.strip() and base not in stop_words:
+        if not _has_word_character(base):
+            if not keep_symbols or not base.strip():
+                continue
+            base = unicodedata.normalize("NFKC", base)
+        elif tags[0] not in pos or tags[1] in drop_details:
+            continue
+        if base not in stop_words:
             tokens.append(base)
     return tokens
 
