@@ -12,9 +12,15 @@ zeroing small entries.
 
 from ._version import __version__
 from .clustering import GMMSoftClusterer
-from .composite import SCDV, composite_document_vectors, fit_scdv, word_topic_vectors
+from .composite import (
+    SCDV,
+    composite_document_vectors,
+    fit_scdv,
+    load,
+    save,
+    word_topic_vectors,
+)
 from .exceptions import ModelFormatError, ScdvError, WordVectorsError
-from .persistence import load, save
 from .power import PowerNormalizer, signed_power
 from .presets import make_reduced_scdv
 from .threshold import SparseThreshold, sparsity_threshold

@@ -29,9 +29,8 @@ from . import _io
 from ._validation import check_number
 from ._version import __version__
 from .clustering import COVARIANCE_TYPES
-from .composite import SCDV
+from .composite import SCDV, load
 from .exceptions import ModelFormatError
-from .persistence import load
 
 __all__ = ["build_parser", "main", "cmd_fit", "cmd_vectorize"]
 
@@ -362,7 +361,7 @@ def _checked_model(params):
     """An unfitted SCDV with ``params``, or UsageError naming the bad option."""
     model = SCDV(**params)
     try:
-        model._validate_params()
+        model._check_params()
         check_number(params["random_state"], "random_state", kind=numbers.Integral,
                      low=0, high=2**32 - 1)
     except (TypeError, ValueError) as exc:

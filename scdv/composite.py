@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from . import _kernels
+from . import _kernels, persistence
 from ._progress import progress_bar
 from ._validation import (
     check_choice,
@@ -45,7 +45,8 @@ from .word_vectors import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCDV", "composite_document_vectors", "fit_scdv", "word_topic_vectors"]
+__all__ = ["SCDV", "composite_document_vectors", "fit_scdv", "load", "save",
+           "word_topic_vectors"]
 
 
 def word_topic_vectors(word_vectors, word_cluster_proba, idf):
@@ -454,6 +455,109 @@ def _posteriors(vectors, n_components, covariance_type, max_iter, seed, verbose,
     return proba
 
 
+#: Parameters that act at transform time only; the rest shape the fitted state.
+TRANSFORM_PARAMS = ("batch_size", "n_jobs", "verbose", "sublinear_tf")
+#: What :meth:`SCDV.refit_mixture` and :meth:`SCDV.refit_threshold` learn again with.
+MIXTURE_PARAMS = ("n_components", "covariance_type", "gmm_max_iter",
+                  "cluster_proba_threshold", "renormalize_proba", "random_state")
+THRESHOLD_PARAMS = ("sparsity_percentage",)
+#: The fitted arrays a model file holds (attribute name without "_": dtype, ndim).
+_MODEL_ARRAYS = {
+    "word_vectors": (np.float32, 2),
+    "word_cluster_proba": (np.float64, 2),
+    "idf": (np.float64, 1),
+}
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # arrays, objects without a plain truth value
+        return False
+
+
+def _json_params(params):
+    """``get_params()`` as JSON values, or ValueError naming what cannot be stored."""
+    stored = {}
+    for name, value in params.items():
+        if name == "tokenizer" and callable(value):
+            raise ValueError(
+                "Cannot save a model whose tokenizer is a callable: code is never "
+                "stored in a model file. Use tokenizer='english', 'janome' or None "
+                "(tokenise yourself), or pickle the model instead."
+            )
+        if isinstance(value, np.generic):
+            value = value.item()  # numpy scalars are stored as the number they hold
+        if name == "random_state" and not isinstance(value, (int, type(None))):
+            value = None  # a RandomState cannot be stored; it only mattered for fit
+        if name == "word_vectors" and value is not None:
+            # A path is kept; a KeyedVectors object only mattered for fit (its
+            # vectors are saved as word_vectors_), so it is stored as None.
+            value = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            stored[name] = value
+        elif isinstance(value, (str, int, float, bool, type(None))):
+            stored[name] = value
+        else:
+            raise ValueError(
+                f"Cannot save parameter {name}={value!r}: only str, numbers, None "
+                "and lists of str are stored."
+            )
+    return stored
+
+
+def save(model, path):
+    """Write a fitted :class:`SCDV` to ``path`` without pickle.
+
+    Parameters
+    ----------
+    model : SCDV
+        A fitted model whose tokenizer is ``"english"``, ``"janome"`` or None.
+    path : str or path-like
+
+    See Also
+    --------
+    SCDV.save, load
+    """
+    if not isinstance(model, SCDV):
+        raise TypeError(
+            f"scdv.save writes SCDV models only; got a {type(model).__name__}. Save "
+            "its SCDV step (e.g. scdv.save(pipeline.named_steps['scdv'], path)), or "
+            "pickle the whole object with joblib.dump or pickle.dump.")
+    model.save(path)
+
+
+def load(path):
+    """Load a model written by :meth:`SCDV.save`.
+
+    Nothing is unpickled: arrays are read with ``allow_pickle=False`` and
+    checked for type, shape and finiteness before use.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    SCDV
+        A fitted model, ready to ``transform``.
+
+    Raises
+    ------
+    ModelFormatError
+        The file is missing, damaged, of another format or of a newer format
+        version, or holds arrays that do not fit together. A plain pickle is
+        refused too: read a pickle you trust with ``pickle.load``.
+    """
+    return SCDV._from_file(path)
+
+
 class SCDV(TransformerMixin, BaseEstimator):
     """Sparse Composite Document Vectors: documents -> sparse CSR vectors.
 
@@ -631,7 +735,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_params(self):
+    def _check_params(self):
         validate_word2vec_params(self)
         make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
         check_number(self.n_components, "n_components", kind=numbers.Integral, low=1)
@@ -653,7 +757,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         return tokenize_documents(X, self.tokenizer, stop_words=self.stop_words, pos=self.pos)
 
     def _fit(self, X):
-        self._validate_params()
+        self._check_params()
         pretrained = None
         if self.word_vectors is not None:
             pretrained = load_word_vectors(self.word_vectors)
@@ -673,6 +777,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.word_cluster_proba_ = fitted["word_cluster_proba"]
         self.idf_ = fitted["idf"]
         self.threshold_ = fitted["threshold"]
+        self._record_fitted()
         return fitted["counts"]
 
     def fit(self, X, y=None):
@@ -724,6 +829,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         counts = self._counts(X)
         mins, maxs = self._kernel().row_min_max(counts, effective_n_jobs(self.n_jobs))
         self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
+        self._record_fitted(THRESHOLD_PARAMS)
         return self
 
     def refit_mixture(self, X):
@@ -747,13 +853,14 @@ class SCDV(TransformerMixin, BaseEstimator):
         self : SCDV
         """
         check_is_fitted(self, "threshold_")
-        self._validate_params()
+        self._check_params()
         if len(self.vocabulary_) < self.n_components:
             raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
         self.word_cluster_proba_ = _posteriors(
             self.word_vectors_, self.n_components, self.covariance_type, self.gmm_max_iter,
             seed_from(self.random_state), self.verbose, self.cluster_proba_threshold,
             self.renormalize_proba)
+        self._record_fitted(MIXTURE_PARAMS)
         return self.refit_threshold(X)
 
     def _counts(self, X):
@@ -835,11 +942,114 @@ class SCDV(TransformerMixin, BaseEstimator):
             [f"cluster{k}_dim{j}" for k in range(K) for j in range(d)], dtype=object
         )
 
-    def save(self, path):
-        """Save the fitted model without pickle; see :func:`scdv.load`."""
-        from .persistence import save
+    def _unfitted_changes(self):
+        # Parameters set since the fitted state was learned, as name -> (now, fitted).
+        fitted = self.__dict__.get("_fitted_params")
+        if fitted is None:  # pickled before fitted parameters were recorded
+            return {}
+        now = self.get_params(deep=False)
+        return {name: (now[name], value) for name, value in fitted.items()
+                if not _same_value(now[name], value)}
 
-        save(self, path)
+    def _record_fitted(self, names=None):
+        # Remember the parameters the fitted arrays were learned with (all of
+        # them after fit; the refitted ones after refit_mixture/refit_threshold).
+        now = self.get_params(deep=False)
+        fitted = dict(self.__dict__.get("_fitted_params") or {})
+        for name in now if names is None else names:
+            if name not in TRANSFORM_PARAMS:
+                fitted[name] = now[name]
+        self._fitted_params = fitted
+
+    def save(self, path):
+        """Save the fitted model in scdv's format (arrays and JSON, no pickle).
+
+        The file describes the fitted state exactly: a model whose fit-time
+        parameters were changed with ``set_params`` after fitting (say
+        ``n_components``) is refused, since its arrays were learned with the
+        old value. Refit first, or set the parameter back. Only the
+        parameters that act at transform time (``batch_size``, ``n_jobs``,
+        ``verbose``, ``sublinear_tf``) may differ from the fit's.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Written under a temporary name beside it, then renamed into place.
+
+        See Also
+        --------
+        scdv.load : read the file back.
+        """
+        check_is_fitted(self, "threshold_")
+        params = _json_params(self.get_params(deep=False))
+        changed = self._unfitted_changes()
+        if changed:
+            said = ", ".join(f"{name}={now!r} (fitted with {then!r})"
+                             for name, (now, then) in changed.items())
+            raise ValueError(
+                f"Cannot save: {said} set after fitting, so the file would not describe "
+                "the fitted arrays. Call fit again (refit_mixture for the mixture's "
+                "parameters, refit_threshold for sparsity_percentage), or set the "
+                "parameters back.")
+        words = [None] * len(self.vocabulary_)
+        for word, row in self.vocabulary_.items():
+            words[row] = word
+        metadata = {
+            "params": params,
+            "threshold": float(self.threshold_),
+            "pretrained": self.word_vectors is not None,
+        }
+        arrays = {name: np.asarray(getattr(self, name + "_"), dtype=dtype)
+                  for name, (dtype, _) in _MODEL_ARRAYS.items()}
+        persistence.write_model_file(path, type(self).__name__, metadata,
+                                     {"vocabulary": words}, arrays)
+
+    @classmethod
+    def _from_file(cls, path):
+        metadata, members, arrays = persistence.read_model_file(
+            path, cls.__name__, ["vocabulary"], _MODEL_ARRAYS)
+        words = members["vocabulary"]
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            persistence.fail(path, "'vocabulary' must be a list of str.")
+        if len(set(words)) != len(words):
+            persistence.fail(path, "'vocabulary' has repeated words.")
+        V = len(words)
+        vectors, proba, idf = (arrays[n] for n in _MODEL_ARRAYS)
+        if vectors.shape[0] != V or proba.shape[0] != V or idf.shape[0] != V:
+            persistence.fail(
+                path, f"array rows do not match the {V} vocabulary words "
+                      f"(word_vectors {vectors.shape}, word_cluster_proba {proba.shape}, "
+                      f"idf {idf.shape}).")
+        threshold = metadata.get("threshold")
+        if (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
+                or not np.isfinite(threshold) or threshold < 0):
+            persistence.fail(path, f"bad threshold {threshold!r}.")
+        params = metadata.get("params")
+        if not isinstance(params, dict):
+            persistence.fail(path, "'params' must be a JSON object.")
+        model = cls()
+        unknown = set(params) - set(model.get_params(deep=False))
+        if unknown:
+            persistence.fail(path, f"unknown parameters {sorted(unknown)}; written by a "
+                                   "newer scdv?")
+        model.set_params(**params)
+        # With pretrained vectors d is theirs, not vector_size.
+        d_expected = vectors.shape[1] if metadata.get("pretrained") else model.vector_size
+        if proba.shape[1] != model.n_components or vectors.shape[1] != d_expected:
+            persistence.fail(
+                path, f"array shapes {vectors.shape}, {proba.shape} do not match "
+                      f"vector_size={model.vector_size}, n_components={model.n_components}.")
+        try:
+            model._check_params()
+        except (TypeError, ValueError) as exc:
+            persistence.fail(path, f"bad parameters ({exc}).")
+        model.vocabulary_ = {w: i for i, w in enumerate(words)}
+        model.word_vectors_ = vectors
+        model.word_cluster_proba_ = proba
+        model.idf_ = idf
+        model.threshold_ = float(threshold)
+        model._record_fitted()
+        return model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

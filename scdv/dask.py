@@ -256,7 +256,7 @@ def fit(texts, *, sample_fraction=None, **params):
     from gensim.models import Word2Vec
 
     model = SCDV(**params)
-    model._validate_params()
+    model._check_params()
     seed = seed_from(model.random_state)
     tokenizer = make_tokenizer(model.tokenizer, stop_words=model.stop_words, pos=model.pos)
     tokens = texts if tokenizer is None else texts.map(tokenizer)

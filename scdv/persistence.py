@@ -1,14 +1,18 @@
-"""Saving and loading fitted SCDV models without pickle.
+"""The model file format: plain arrays and JSON in a zip archive, never pickle.
 
-A model file is an uncompressed-or-deflated ``.npz`` zip archive holding plain
-numeric arrays, read back with ``numpy.load(allow_pickle=False)``, so loading
-a file can never run code from it:
+A model file is an ``.npz`` archive (deflated members), read back with
+``numpy.load(allow_pickle=False)``, so loading a file can never run code
+from it. It holds:
 
 - ``metadata``: UTF-8 JSON (as uint8) with the format name and version, the
-  library version, the estimator's parameters and ``threshold_``;
-- ``vocabulary``: UTF-8 JSON list of the words (as uint8), in row order;
-- ``word_vectors`` (V, d) float32, ``word_cluster_proba`` (V, K) float64 and
-  ``idf`` (V,) float64.
+  library version, the estimator's class name and whatever the estimator
+  stores about itself (its parameters, ``threshold_``, ...);
+- other JSON members the estimator asks for (SCDV: ``vocabulary``, the words
+  in row order);
+- numeric arrays, each of a declared dtype and number of dimensions.
+
+This module knows the archive, not the estimator: :meth:`scdv.SCDV.save`
+and :func:`scdv.load` say what goes in and check what comes out as a model.
 """
 
 from __future__ import annotations
@@ -20,96 +24,51 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._version import __version__
 from .exceptions import ModelFormatError
 
-__all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "fail", "read_model_file", "write_model_file"]
 
 FORMAT_NAME = "scdv-model"
 FORMAT_VERSION = 1
-_ARRAYS = {
-    "word_vectors": (np.float32, 2),
-    "word_cluster_proba": (np.float64, 2),
-    "idf": (np.float64, 1),
-}
-_SAVED_TYPES = (str, int, float, bool, type(None))
 
 
 def _json_bytes(obj):
     return np.frombuffer(json.dumps(obj, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
 
 
-def _saveable_params(model):
-    params = {}
-    for name, value in model.get_params(deep=False).items():
-        if name == "tokenizer" and callable(value):
-            raise ValueError(
-                "Cannot save a model whose tokenizer is a callable: code is never "
-                "stored in a model file. Use tokenizer='english', 'janome' or None "
-                "(tokenise yourself), or pickle the model instead."
-            )
-        if name == "random_state" and not isinstance(value, (int, type(None))):
-            value = None  # a RandomState cannot be stored; it only mattered for fit
-        if name == "word_vectors" and value is not None:
-            # A path is kept; a KeyedVectors object only mattered for fit (its
-            # vectors are saved as word_vectors_), so it is stored as None.
-            value = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
-        if isinstance(value, (set, frozenset)):
-            value = sorted(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            params[name] = value
-        elif isinstance(value, _SAVED_TYPES):
-            params[name] = value
-        else:
-            raise ValueError(
-                f"Cannot save parameter {name}={value!r}: only str, numbers, None "
-                "and lists of str are stored."
-            )
-    return params
-
-
-def save(model, path):
-    """Write a fitted :class:`scdv.SCDV` to ``path`` without pickle.
+def write_model_file(path, estimator, metadata, json_members, arrays):
+    """Write a model archive to ``path``, whole or not at all.
 
     The file is written beside ``path`` under a temporary name and renamed
     into place, so an interrupted save never leaves a half-written model.
 
     Parameters
     ----------
-    model : SCDV
-        A fitted model whose tokenizer is ``"english"``, ``"janome"`` or None.
     path : str or path-like
+    estimator : str
+        The class name, checked again by :func:`read_model_file`.
+    metadata : dict
+        JSON-serialisable facts about the model; the format's own keys
+        (``format``, ``format_version``, ``library_version``, ``estimator``)
+        are added here.
+    json_members : dict of str to JSON-serialisable
+        Further members stored as UTF-8 JSON.
+    arrays : dict of str to ndarray
+        Numeric arrays, stored as they are.
     """
-    check_is_fitted(model, "threshold_")
     path = Path(path)
-    words = [None] * len(model.vocabulary_)
-    for word, row in model.vocabulary_.items():
-        words[row] = word
-    metadata = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "library_version": __version__,
-        "estimator": type(model).__name__,
-        "params": _saveable_params(model),
-        "threshold": float(model.threshold_),
-        "pretrained": model.get_params(deep=False).get("word_vectors") is not None,
-    }
-    arrays = {
-        "metadata": _json_bytes(metadata),
-        "vocabulary": _json_bytes(words),
-        "word_vectors": np.asarray(model.word_vectors_, dtype=np.float32),
-        "word_cluster_proba": np.asarray(model.word_cluster_proba_, dtype=np.float64),
-        "idf": np.asarray(model.idf_, dtype=np.float64),
-    }
+    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+              "library_version": __version__, "estimator": estimator}
+    members = {"metadata": _json_bytes({**header, **metadata})}
+    members.update({name: _json_bytes(value) for name, value in json_members.items()})
+    members.update(arrays)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            np.savez_compressed(handle, **members)
         # mkstemp creates the file private (0600); give it the permissions any
         # new file gets here, as the umask says.
         umask = os.umask(0)
@@ -121,7 +80,8 @@ def save(model, path):
         raise
 
 
-def _fail(path, problem):
+def fail(path, problem):
+    """Raise :class:`ModelFormatError` for the file at ``path``."""
     raise ModelFormatError(f"Cannot load model {os.fspath(path)!r}: {problem}")
 
 
@@ -129,108 +89,94 @@ def _read_json(path, archive, name):
     try:
         raw = archive[name]
         if raw.dtype != np.uint8 or raw.ndim != 1:
-            _fail(path, f"'{name}' is not UTF-8 JSON bytes.")
+            fail(path, f"'{name}' is not UTF-8 JSON bytes.")
         return json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(path, f"'{name}' is not valid UTF-8 JSON ({exc}).")
+        fail(path, f"'{name}' is not valid UTF-8 JSON ({exc}).")
 
 
-def load(path):
-    """Load a model written by :meth:`SCDV.save`.
+def _check_header(path, metadata, estimator):
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        fail(path, f"not an {FORMAT_NAME} file.")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        fail(path, f"bad format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        fail(path, f"format version {version} was written by scdv "
+                   f"{metadata.get('library_version')}; this scdv {__version__} "
+                   f"reads up to version {FORMAT_VERSION}. Upgrade scdv.")
+    if metadata.get("estimator") != estimator:
+        fail(path, f"it holds a {metadata.get('estimator')!r} model, not an {estimator}.")
 
-    Nothing is unpickled: arrays are read with ``allow_pickle=False`` and
-    checked for type, shape and finiteness before use.
+
+def _pickle_hint(path):
+    # Pickle protocols 2 to 5 start with the PROTO opcode 0x80 and the version.
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(2)
+    except OSError:
+        return ""
+    if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5:
+        return (" It looks like a pickle, which scdv.load never reads since "
+                "unpickling can run code; open a pickle you trust with pickle.load.")
+    return ""
+
+
+def read_model_file(path, estimator, json_members, arrays):
+    """Read and check a model archive written by :func:`write_model_file`.
 
     Parameters
     ----------
     path : str or path-like
+    estimator : str
+        The class name the file must declare.
+    json_members : iterable of str
+        Names of the JSON members to read besides ``metadata``.
+    arrays : dict of str to (dtype, ndim)
+        The arrays to read, each checked for that dtype, number of dimensions
+        and finite values.
 
     Returns
     -------
-    SCDV
-        A fitted model, ready to ``transform``.
+    metadata : dict
+    members : dict of str to object
+        The JSON members, parsed.
+    arrays : dict of str to ndarray
 
     Raises
     ------
     ModelFormatError
-        The file is missing, damaged, of another format or of a newer format
-        version, or holds arrays that do not fit together.
+        The file is missing, damaged, of another format, of a newer format
+        version or for another estimator, or an array has the wrong type.
     """
-    from .composite import SCDV
-
     path = Path(path)
     if not path.is_file():
-        _fail(path, "no such file." if not path.exists() else "not a regular file.")
+        fail(path, "no such file." if not path.exists() else "not a regular file.")
     if not zipfile.is_zipfile(path):
-        _fail(path, "not an scdv model file (expected a .npz zip archive written by "
-                    "SCDV.save).")
+        fail(path, "not an scdv model file (expected a .npz zip archive written by "
+                   f"SCDV.save).{_pickle_hint(path)}")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            names = set(archive.files)
-            missing = {"metadata", "vocabulary", *_ARRAYS} - names
+            missing = {"metadata", *json_members, *arrays} - set(archive.files)
             if missing:
-                _fail(path, f"missing {', '.join(sorted(missing))}; not written by SCDV.save.")
+                fail(path, f"missing {', '.join(sorted(missing))}; not written by SCDV.save.")
             metadata = _read_json(path, archive, "metadata")
-            if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-                _fail(path, f"not an {FORMAT_NAME} file.")
-            version = metadata.get("format_version")
-            if not isinstance(version, int) or version < 1:
-                _fail(path, f"bad format_version {version!r}.")
-            if version > FORMAT_VERSION:
-                _fail(path, f"format version {version} was written by scdv "
-                            f"{metadata.get('library_version')}; this scdv {__version__} "
-                            f"reads up to version {FORMAT_VERSION}. Upgrade scdv.")
-            words = _read_json(path, archive, "vocabulary")
-            arrays = {}
-            for name, (dtype, ndim) in _ARRAYS.items():
+            _check_header(path, metadata, estimator)
+            members = {name: _read_json(path, archive, name) for name in json_members}
+            found = {}
+            for name, (dtype, ndim) in arrays.items():
                 array = archive[name]
                 if array.dtype != dtype or array.ndim != ndim:
-                    _fail(path, f"'{name}' should be a {ndim}-d {np.dtype(dtype).name} "
-                                f"array, found {array.ndim}-d {array.dtype}.")
+                    fail(path, f"'{name}' should be a {ndim}-d {np.dtype(dtype).name} "
+                               f"array, found {array.ndim}-d {array.dtype}.")
                 if not np.all(np.isfinite(array)):
-                    _fail(path, f"'{name}' contains NaN or infinite values.")
-                arrays[name] = array
+                    fail(path, f"'{name}' contains NaN or infinite values.")
+                found[name] = array
     except ModelFormatError:
         raise
     except ValueError as exc:
         # numpy refuses object arrays (pickles) with ValueError.
-        _fail(path, f"unreadable array ({exc}).")
+        fail(path, f"unreadable array ({exc}).")
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        _fail(path, f"damaged or truncated file ({type(exc).__name__}: {exc}).")
-
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        _fail(path, "'vocabulary' must be a list of str.")
-    if len(set(words)) != len(words):
-        _fail(path, "'vocabulary' has repeated words.")
-    V = len(words)
-    vectors, proba, idf = (arrays[n] for n in ("word_vectors", "word_cluster_proba", "idf"))
-    if vectors.shape[0] != V or proba.shape[0] != V or idf.shape[0] != V:
-        _fail(path, f"array rows do not match the {V} vocabulary words "
-                    f"(word_vectors {vectors.shape}, word_cluster_proba {proba.shape}, "
-                    f"idf {idf.shape}).")
-    threshold = metadata.get("threshold")
-    if not isinstance(threshold, (int, float)) or not np.isfinite(threshold) or threshold < 0:
-        _fail(path, f"bad threshold {threshold!r}.")
-    params = metadata.get("params")
-    if not isinstance(params, dict):
-        _fail(path, "'params' must be a JSON object.")
-    model = SCDV()
-    unknown = set(params) - set(model.get_params(deep=False))
-    if unknown:
-        _fail(path, f"unknown parameters {sorted(unknown)}; written by a newer scdv?")
-    model.set_params(**params)
-    # With pretrained vectors d is theirs, not vector_size.
-    d_expected = vectors.shape[1] if metadata.get("pretrained") else model.vector_size
-    if proba.shape[1] != model.n_components or vectors.shape[1] != d_expected:
-        _fail(path, f"array shapes {vectors.shape}, {proba.shape} do not match "
-                    f"vector_size={model.vector_size}, n_components={model.n_components}.")
-    try:
-        model._validate_params()
-    except (TypeError, ValueError) as exc:
-        _fail(path, f"bad parameters ({exc}).")
-    model.vocabulary_ = {w: i for i, w in enumerate(words)}
-    model.word_vectors_ = vectors
-    model.word_cluster_proba_ = proba
-    model.idf_ = idf
-    model.threshold_ = float(threshold)
-    return model
+        fail(path, f"damaged or truncated file ({type(exc).__name__}: {exc}).")
+    return metadata, members, found

@@ -173,3 +173,64 @@ def test_saved_model_gets_the_umask_permissions(fitted, tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "m.scdv").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "change", [{"n_components": 5}, {"vector_size": 8}, {"cluster_proba_threshold": 0.3},
+               {"min_count": 1}],
+    ids=lambda c: next(iter(c)))
+def test_save_refuses_fit_parameters_changed_after_fitting(fitted, tmp_path, change):
+    fitted.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=rf"Cannot save: {name}=.* \(fitted with .*refit"):
+        fitted.save(tmp_path / "m.scdv")
+    assert os.listdir(tmp_path) == []
+
+
+def test_refit_mixture_makes_a_changed_model_saveable_and_loadable(fitted, corpus, tmp_path):
+    fitted.set_params(n_components=3, cluster_proba_threshold=0.3)
+    fitted.refit_mixture(corpus[0])
+    fitted.save(tmp_path / "m.scdv")
+    loaded = load(tmp_path / "m.scdv")
+    assert loaded.get_params()["n_components"] == 3
+    assert loaded.get_params()["cluster_proba_threshold"] == 0.3
+    assert (loaded.transform(corpus[0]) != fitted.transform(corpus[0])).nnz == 0
+
+
+def test_transform_time_parameters_may_change_before_save(fitted, corpus, tmp_path):
+    fitted.set_params(batch_size=7, n_jobs=1, sublinear_tf=True)
+    fitted.save(tmp_path / "m.scdv")
+    loaded = load(tmp_path / "m.scdv")
+    assert loaded.batch_size == 7 and loaded.sublinear_tf is True
+    assert (loaded.transform(corpus[0]) != fitted.transform(corpus[0])).nnz == 0
+
+
+def test_numpy_scalar_parameters_are_saved_as_numbers(corpus, tmp_path):
+    from .conftest import SMALL_PARAMS
+
+    params = {**SMALL_PARAMS, "n_components": np.int64(3), "random_state": np.int64(0)}
+    model = SCDV(**params).fit(corpus[0])
+    model.save(tmp_path / "m.scdv")
+    loaded = load(tmp_path / "m.scdv")
+    assert loaded.n_components == 3 and loaded.random_state == 0
+
+
+def test_save_of_a_pipeline_says_only_scdv_models_are_saved(fitted, tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    with pytest.raises(TypeError, match="SCDV models only; got a Pipeline.*named_steps"):
+        scdv.save(make_pipeline(fitted), tmp_path / "m.scdv")
+
+
+def test_file_of_another_estimator_is_refused(saved, tmp_path):
+    bad = tmp_path / "bad.scdv"
+    _rewrite(saved, bad, metadata=_meta(saved, estimator="Word2Vec"))
+    with pytest.raises(ModelFormatError, match="'Word2Vec' model, not an SCDV"):
+        load(bad)
+
+
+def test_plain_pickle_is_refused_with_a_pointer_to_pickle_load(fitted, tmp_path):
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(pickle.dumps(fitted))
+    with pytest.raises(ModelFormatError, match="pickle.load"):
+        load(bad)
