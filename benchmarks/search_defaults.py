@@ -163,11 +163,11 @@ def word_vectors(corpus, tokens, trainer, w2v):
     if path.is_file():
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
-        return list(z["words"]), z["vectors"], meta["seconds"], True
+        return list(z["words"]), z["vectors"], (meta["seconds"], meta["cpu_seconds"]), True
     path.parent.mkdir(parents=True, exist_ok=True)
     seed = seed_from(SEED)
     load = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if trainer == "word2vec":
         from scdv import train_word_vectors
 
@@ -187,13 +187,14 @@ def word_vectors(corpus, tokens, trainer, w2v):
         del model
     else:
         raise ValueError(trainer)
-    seconds = time.perf_counter() - t0
-    meta = {**items, "seconds": seconds, "loadavg_at_start": load}
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    meta = {**items, "seconds": seconds, "cpu_seconds": cpu, "loadavg_at_start": load,
+            "loadavg_at_end": os.getloadavg()[0]}
     tmp = path.with_name(path.stem + ".part.npz")
     np.savez(tmp, words=np.asarray(words), vectors=vectors, meta=json.dumps(meta))
     os.replace(tmp, path)
     logger.info("%s %s trained in %.1f s (%d words)", trainer, key, seconds, len(words))
-    return words, vectors, seconds, False
+    return words, vectors, (seconds, cpu), False
 
 
 # --------------------------------------------------------------------------- SCDV stages
@@ -216,15 +217,15 @@ def scdv_features(cand, corpus, tokens):
     from scdv.word_vectors import normalize_rows, restrict_to_corpus
 
     p = cand["params"]
-    info, times = {}, {}
-    words, raw, times["word2vec"], info["word2vec_cached"] = word_vectors(
+    info, times, cpu = {}, {}, {}
+    words, raw, (times["word2vec"], cpu["word2vec"]), info["word2vec_cached"] = word_vectors(
         corpus, tokens, cand.get("trainer", "word2vec"), p)
     if cand.get("trainer", "word2vec") != "word2vec":
         # As SCDV(word_vectors=kv, min_count=...) does with pretrained vectors.
         words, raw = restrict_to_corpus(words, raw, tokens, p["min_count"])
     seed = seed_from(SEED)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vectors = normalize_rows(raw)
     gmm, proba = soft_cluster_words(vectors, n_components=p["n_components"],
                                     covariance_type=p["covariance_type"],
@@ -232,12 +233,12 @@ def scdv_features(cand, corpus, tokens):
     if p.get("cluster_proba_threshold") is not None:
         proba = sparsify_posteriors(proba, p["cluster_proba_threshold"],
                                     p.get("renormalize_proba", False))
-    times["mixture"] = time.perf_counter() - t0
+    times["mixture"], cpu["mixture"] = time.perf_counter() - t0, time.process_time() - c0
     info.update(gmm_n_iter=int(gmm.n_iter_), gmm_converged=bool(gmm.converged_),
                 vocabulary=len(words))
     del gmm
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(tokens, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
@@ -251,11 +252,14 @@ def scdv_features(cand, corpus, tokens):
     mins, maxs = _row_min_max(vectors, proba, weights, counts, sublinear)
     threshold = sparsity_threshold(mins, maxs, p["sparsity_percentage"])
     times["idf_threshold"] = time.perf_counter() - t0
+    cpu["idf_threshold"] = time.process_time() - c0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     X = composite_document_vectors(counts, vectors, proba, weights, threshold,
                                    sublinear_tf=sublinear)
-    times["vectorize"] = time.perf_counter() - t0
+    times["vectorize"], cpu["vectorize"] = time.perf_counter() - t0, time.process_time() - c0
+    cpu["fit_total"] = cpu["word2vec"] + cpu["mixture"] + cpu["idf_threshold"]
+    info["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
     info["threshold"] = float(threshold)
     return X, times, info
 
@@ -434,7 +438,7 @@ def check():
                                     **{k: small[k] for k in W2V_KEYS})
     global word_vectors
     keep = word_vectors
-    word_vectors = lambda *a, **k: (words, raw, 0.0, True)  # noqa: E731
+    word_vectors = lambda *a, **k: (words, raw, (0.0, 0.0), True)  # noqa: E731
     try:
         c = cand("check", "check", **small)
         X, _, _ = scdv_features(c, "check", tokens)
@@ -466,7 +470,8 @@ def write_report(notes=""):
              "then 5-fold CV of LinearSVC on the training labels, C in {0.3, 1, 3}; no test "
              "split is loaded. word2vec `workers=2`, `random_state=0`. Times are seconds of "
              "wall clock on a shared 2-core machine under `nice -n 10`; `fit` = word2vec + "
-             "mixture + idf/threshold (the paper's `SCDV.fit` stages), `w2v*` = word vectors "
+             "mixture + idf/threshold (the paper's `SCDV.fit` stages), `fit cpu-s` the same in "
+             "CPU seconds of this process (all threads; robust to the machine's other load), `w2v*` = word vectors "
              "reused from an earlier candidate's training (its measured time is shown).", ""]
     if notes:
         lines += [notes, ""]
@@ -477,7 +482,7 @@ def write_report(notes=""):
         metric = recs[0]["metric"]
         paper = next((r for r in recs if r["name"] == "paper"), None)
         lines += [f"## {corpus} ({recs[0]['n_docs']} training docs, metric {metric})", ""]
-        head = ("| candidate | CV mean +- std | C | fit s | w2v s | mixture s (iters) | "
+        head = ("| candidate | CV mean +- std | C | fit s | fit cpu-s | w2v s | mixture s (iters) | "
                 "vectorise s | dim | nnz/doc |")
         if metric == "lrap":
             head += " OOF P@1 |"
@@ -487,7 +492,7 @@ def write_report(notes=""):
             it = f"{s['mixture']:.0f} ({r['gmm_n_iter']}{'' if r['gmm_converged'] else '!'})"
             w2v = f"{s['word2vec']:.0f}{'*' if r['word2vec_cached'] else ''}"
             row = (f"| {r['name']} | {r['cv_mean']:.4f} +- {r['cv_std']:.4f} | {r['best_C']:g} "
-                   f"| {s['fit_total']:.0f} | {w2v} | {it} | {s['vectorize']:.1f} | "
+                   f"| {s['fit_total']:.0f} | {r['cpu_seconds']['fit_total']:.0f} | {w2v} | {it} | {s['vectorize']:.1f} | "
                    f"{r['n_features']} | {r['nnz_per_doc']:.0f} |")
             if metric == "lrap":
                 row += f" {r.get('p_at_1_oof', float('nan')):.4f} |"

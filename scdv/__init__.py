@@ -20,7 +20,7 @@ from .composite import (
     save,
     word_topic_vectors,
 )
-from .exceptions import ModelFormatError, ScdvError, WordVectorsError
+from .exceptions import InputError, ModelFormatError, ScdvError, WordVectorsError
 from .power import PowerNormalizer, signed_power
 from .presets import make_reduced_scdv
 from .threshold import SparseThreshold, sparsity_threshold
@@ -32,6 +32,7 @@ __all__ = [
     "SCDV",
     "GMMSoftClusterer",
     "IDFWeighter",
+    "InputError",
     "ModelFormatError",
     "PowerNormalizer",
     "SGNSWord2Vec",

@@ -15,6 +15,7 @@ Plain functions, usable (and tested) without the command line:
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import os
 import secrets
 import stat
@@ -24,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._progress import progress_bar
-from .exceptions import ScdvError
+from .exceptions import InputError
 
 __all__ = [
     "FORMATS",
@@ -35,7 +36,9 @@ __all__ = [
     "expand_inputs",
     "ids_path",
     "read_documents",
+    "suggest_encodings",
     "stage_vectors",
+    "zero_rows_warning",
     "write_vectors",
 ]
 
@@ -45,23 +48,6 @@ FORMATS = ("npz", "svmlight", "npy")
 STDIO = "-"
 #: Appended to an output's path to name its document-ids sidecar.
 IDS_SUFFIX = ".ids.txt"
-
-
-class InputError(ScdvError):
-    """An input path is missing, unreadable, or does not decode.
-
-    Attributes
-    ----------
-    path : str
-        The offending input as given (or as found in a directory).
-    reason : {"missing", "unreadable", "decode"}
-        What went wrong, so that a caller can add its own advice.
-    """
-
-    def __init__(self, message, *, path, reason):
-        super().__init__(message)
-        self.path = path
-        self.reason = reason
 
 
 def _show(path):
@@ -82,12 +68,27 @@ def _check_encoding(encoding, errors):
         )
 
 
-def _walk_regular_files(top):
-    """Every regular file below directory ``top``, in sorted path order.
+def _is_hidden(name):
+    return name.startswith(".")
+
+
+def _selected(relative, include, exclude):
+    # A pattern matches the path below the folder ("sub/*.txt") or the file
+    # name alone ("*.txt"), with the shell's wildcards (fnmatch).
+    def matches(patterns):
+        return any(fnmatch.fnmatchcase(relative, p)
+                   or fnmatch.fnmatchcase(os.path.basename(relative), p) for p in patterns)
+
+    return (not include or matches(include)) and not matches(exclude)
+
+
+def _walk_regular_files(top, include=(), exclude=(), hidden=False):
+    """The regular files below directory ``top`` to read, in sorted path order.
 
     Symbolic links to directories are not followed (so link loops cannot
     trap the walk); symbolic links to regular files are read. FIFOs, sockets,
-    devices and dangling links are skipped.
+    devices and dangling links are skipped, and so are hidden files and
+    folders (names starting with ".") unless ``hidden``.
     """
     def fail(exc):
         raise InputError(
@@ -96,9 +97,15 @@ def _walk_regular_files(top):
         )
 
     found = []
-    for dirpath, _dirnames, filenames in os.walk(top, followlinks=False, onerror=fail):
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=fail):
+        if not hidden:
+            dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
+            filenames = [f for f in filenames if not _is_hidden(f)]
         for name in filenames:
             path = os.path.join(dirpath, name)
+            relative = os.path.relpath(path, top).replace(os.sep, "/")
+            if not _selected(relative, include, exclude):
+                continue
             try:
                 mode = os.stat(path).st_mode  # follows a link to a file
             except OSError:
@@ -108,20 +115,29 @@ def _walk_regular_files(top):
     return sorted(found)
 
 
-def expand_inputs(inputs):
+def expand_inputs(inputs, *, include=(), exclude=(), hidden=False):
     """The sources named by ``inputs``, in reading order.
 
     Parameters
     ----------
     inputs : iterable of str or path-like
         Files, directories, or ``"-"`` for standard input.
+    include : sequence of str, default=()
+        Shell patterns (``*.txt``, ``news/*``): a file inside a directory is
+        read only if its name, or its path below the directory, matches
+        one. Empty: every file.
+    exclude : sequence of str, default=()
+        Patterns of files inside directories to leave out (``LICENSE*``).
+    hidden : bool, default=False
+        Also read hidden files and folders inside directories (``.DS_Store``,
+        ``.git/``).
 
     Returns
     -------
     list of str
-        A file stays itself (even a FIFO or device, when named explicitly);
-        a directory becomes every regular file below it, in sorted path
-        order; ``"-"`` stays ``"-"``.
+        A file named in ``inputs`` stays itself, whatever the patterns (even
+        a FIFO or device); a directory becomes the regular files below it
+        that the patterns select, in sorted path order; ``"-"`` stays ``"-"``.
 
     Raises
     ------
@@ -134,7 +150,7 @@ def expand_inputs(inputs):
         if item == STDIO:
             sources.append(STDIO)
         elif os.path.isdir(item):
-            sources.extend(_walk_regular_files(item))
+            sources.extend(_walk_regular_files(item, include, exclude, hidden))
         elif os.path.exists(item):
             sources.append(item)
         else:
@@ -143,16 +159,112 @@ def expand_inputs(inputs):
     return sources
 
 
+def zero_rows_warning(texts, ids, X, *, limit=3):
+    """One line about documents whose vector is all zero, or None if there are none.
+
+    Parameters
+    ----------
+    texts, ids : sequence of str
+        The documents and their ids, one per row of ``X``.
+    X : sparse matrix
+        Their vectors.
+    limit : int, default=3
+        Ids named for each kind.
+
+    Returns
+    -------
+    str or None
+        E.g. "2 documents are empty (a.txt, b.txt) and 1 has no word in the
+        vocabulary (c.txt); their rows are all zero".
+    """
+    X = sp.csr_matrix(X)
+    zero = np.flatnonzero(np.diff(X.indptr) == 0)
+    empty = [ids[i] for i in zero if not texts[i].strip()]
+    unknown = [ids[i] for i in zero if texts[i].strip()]
+
+    def some(names, verb_one, verb_many, what):
+        shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+        verb = verb_one if len(names) == 1 else verb_many
+        noun = "document" if len(names) == 1 else "documents"
+        return f"{len(names):,} {noun} {verb} {what} ({shown})"
+
+    parts = []
+    if empty:
+        parts.append(some(empty, "is", "are", "empty"))
+    if unknown:
+        parts.append(some(unknown, "has", "have", "no word in the vocabulary"))
+    if not parts:
+        return None
+    return " and ".join(parts) + "; their rows are all zero"
+
+
+#: Encodings whose clean decoding of a file is worth suggesting, most telling first.
+SUGGESTED_ENCODINGS = ("utf-8", "cp932", "euc-jp", "latin-1")
+_JAPANESE_ENCODINGS = ("cp932", "euc-jp")
+
+
+def _japanese_share(text):
+    # Of the non-ASCII characters, the share that are kana, kanji or
+    # full-width forms: high for Japanese text read right, low for mojibake.
+    wide = [c for c in text if ord(c) > 127]
+    if not wide:
+        return 0.0
+    japanese = sum("\u3000" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff"
+                   or "\uff00" <= c <= "\uffef" for c in wide)
+    return japanese / len(wide)
+
+
+def suggest_encodings(data, tried=None):
+    """Encodings of :data:`SUGGESTED_ENCODINGS` that decode ``data`` cleanly.
+
+    A Japanese encoding (cp932, euc-jp) is suggested only when what it
+    decodes is mostly kana and kanji; latin-1 decodes any bytes, so it comes
+    last, as the fallback for Western text.
+
+    Parameters
+    ----------
+    data : bytes
+    tried : str or None
+        The encoding that failed; never suggested.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> suggest_encodings("日本語のテキスト".encode("cp932"), "utf-8")
+    ['cp932', 'latin-1']
+    >>> suggest_encodings("café".encode("latin-1"), "utf-8")
+    ['latin-1']
+    """
+    tried = codecs.lookup(tried).name if tried else None
+    found = []
+    for name in SUGGESTED_ENCODINGS:
+        if codecs.lookup(name).name == tried:
+            continue
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if name in _JAPANESE_ENCODINGS and _japanese_share(text) < 0.9:
+            continue
+        found.append(name)
+    return found
+
+
 def _decode(data, source, encoding, errors):
     try:
         return data.decode(encoding, errors)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start:exc.start + 1].hex()
+        encodings = suggest_encodings(data, encoding)
+        hint = f"; it decodes cleanly as {' and '.join(encodings)}" if encodings else ""
         raise InputError(
             f"Cannot decode {_show(source)} as {encoding}: byte 0x{bad} at offset "
-            f"{exc.start} (line {line}) is invalid.",
-            path=source, reason="decode",
+            f"{exc.start} (line {line}) is invalid{hint}.",
+            path=source, reason="decode", encodings=encodings,
         ) from None
     except UnicodeError as exc:  # codecs such as idna raise it without a position
         raise InputError(
@@ -161,7 +273,7 @@ def _decode(data, source, encoding, errors):
         ) from None
 
 
-def _split_lines(text):
+def split_lines(text):
     """``(line_number, line)`` for each non-blank line; line numbers start at 1.
 
     ``\\r\\n`` and ``\\r`` count as line ends, as in Python's text mode.
@@ -182,13 +294,21 @@ def _read_bytes(source):
                          path=source, reason="unreadable") from None
 
 
+def decode_file(path, encoding="utf-8", errors="strict"):
+    """The text of the file at ``path``; :class:`InputError` names what went wrong.
+
+    A decode error gives the byte's offset and line, never the text.
+    """
+    return _decode(_read_bytes(path), path, encoding, errors)
+
+
 def _read_stdin(stdin):
     stream = sys.stdin if stdin is None else stdin
     return getattr(stream, "buffer", stream).read()  # bytes, or str from a text stream
 
 
 def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", stdin=None,
-                   verbose=0):
+                   verbose=0, include=(), exclude=(), hidden=False):
     """Read documents and their ids from files, directories and standard input.
 
     Parameters
@@ -210,6 +330,8 @@ def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", st
     verbose : int, default=0
         Show a progress bar over files on stderr when > 0 and stderr is a
         terminal.
+    include, exclude, hidden
+        Which files inside directories are read (see :func:`expand_inputs`).
 
     Returns
     -------
@@ -235,18 +357,18 @@ def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", st
     """
     _check_encoding(encoding, errors)
     texts, ids = [], []
-    sources = expand_inputs(inputs)
+    sources = expand_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
     for source in progress_bar(sources, desc="reading", unit="file", verbose=verbose):
         if source == STDIO:
             data = _read_stdin(stdin)
             text = data if isinstance(data, str) else _decode(data, "<stdin>", encoding, errors)
-            for number, line in _split_lines(text):
+            for number, line in split_lines(text):
                 texts.append(line)
                 ids.append(f"{STDIO}:{number}")
             continue
-        text = _decode(_read_bytes(source), source, encoding, errors)
+        text = decode_file(source, encoding, errors)
         if lines:
-            for number, line in _split_lines(text):
+            for number, line in split_lines(text):
                 texts.append(line)
                 ids.append(f"{source}:{number}")
         else:

@@ -89,12 +89,37 @@ def _positive_float(text):
     return value
 
 
+def _stop_words_file(text):
+    try:
+        with open(text, encoding="utf-8") as handle:
+            return frozenset(word.strip() for word in handle if word.strip())
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot read stop words from {text!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"the stop-word file {text!r} is not UTF-8 text") from None
+
+
+def _tag_list(text):
+    tags = tuple(tag.strip() for tag in text.split(",") if tag.strip())
+    if not tags:
+        raise argparse.ArgumentTypeError("give one or more parts of speech, e.g. 名詞,動詞")
+    return tags
+
+
 #: SCDV parameters offered as options: name -> (type, choices, help).
 #: Their defaults come from ``SCDV().get_params()``.
 FIT_PARAMETERS = {
     "tokenizer": (str, ("english", "janome"),
                   "how text becomes words: english (lower-cased words, English stop "
                   "words dropped) or janome (Japanese content words)"),
+    "stop_words": (_stop_words_file, None,
+                   "a UTF-8 file of stop words, one per line, that replaces the "
+                   "tokenizer's own list (english: scikit-learn's; janome: none)"),
+    "pos": (_tag_list, None,
+            "janome only: the parts of speech to keep, comma-separated, e.g. "
+            "名詞,動詞,形容詞,副詞; add 記号 to keep symbols"),
     "vector_size": (int, None, "word-vector dimension d"),
     "window": (int, None, "word2vec context window"),
     "min_count": (int, None, "leave out words seen fewer times in the training text"),
@@ -116,6 +141,8 @@ FIT_PARAMETERS = {
                                 "the word2vec options then do not apply"),
     "cluster_proba_threshold": (float, None, "SCDV-MS: cluster probabilities below "
                                              "this become 0 (0.3 in the SCDV-MS paper)"),
+    "renormalize_proba": (bool, None, "with --cluster-proba-threshold, rescale each "
+                                      "word's remaining cluster probabilities to sum to 1"),
     "sublinear_tf": (bool, None, "weigh each word by 1 + ln(count) instead of its count "
                                  "(not in the paper)"),
     "random_state": (int, None, None),  # help written below: its default differs
@@ -134,9 +161,26 @@ def _add_input_options(parser):
     group = parser.add_argument_group("input")
     group.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="a file (one document), a directory (every regular file below it, in "
-             "sorted path order, one document each; symbolic links to directories "
-             "are not followed) or - (standard input, one document per non-blank line)",
+        help="a file (one document), a directory (every regular file below it that "
+             "is not hidden, in sorted path order, one document each; symbolic links "
+             "to directories are not followed; see --glob) or - (standard input, one "
+             "document per non-blank line)",
+    )
+    group.add_argument(
+        "--glob", action="append", default=[], metavar="PATTERN", dest="include",
+        help="in directories, read only files whose name (or path below the "
+             "directory) matches this shell pattern, e.g. '*.txt'; repeat for more "
+             "(default: every file)",
+    )
+    group.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN",
+        help="in directories, leave out files whose name (or path below the "
+             "directory) matches this pattern, e.g. 'LICENSE*'; repeatable",
+    )
+    group.add_argument(
+        "--hidden", action="store_true",
+        help="also read hidden files and folders inside directories (names starting "
+             "with '.', such as .DS_Store); they are skipped by default",
     )
     group.add_argument(
         "--lines", action="store_true",
@@ -153,6 +197,9 @@ def _add_input_options(parser):
     )
 
 
+_METAVARS = {"word_vectors": "PATH", "stop_words": "FILE", "pos": "TAGS"}
+
+
 def _add_fit_options(parser):
     defaults = SCDV().get_params()
     group = parser.add_argument_group(
@@ -166,6 +213,10 @@ def _add_fit_options(parser):
                     f"library's default is {defaults[name]}, a fresh seed each time)")
         elif name == "n_jobs":
             text = f"{text} (default: every core)"
+        elif name == "stop_words":
+            text = f"{text} (default: the tokenizer's list)"
+        elif name == "pos":
+            text = f"{text} (default: 名詞,動詞,形容詞)"
         else:
             text = f"{text} (default: {defaults[name]})"
         if kind is bool:
@@ -175,8 +226,7 @@ def _add_fit_options(parser):
         group.add_argument(
             _option(name), dest=name, type=kind, choices=choices,
             default=argparse.SUPPRESS,  # absent from args unless given
-            metavar=None if choices else (
-                "N" if kind is int else "PATH" if name == "word_vectors" else "X"),
+            metavar=None if choices else _METAVARS.get(name, "N" if kind is int else "X"),
             help=text,
         )
 
@@ -408,7 +458,8 @@ def _check_targets(targets, force):
 
 def _read(args, targets):
     """Documents and ids from the inputs; refuses inputs that are also outputs."""
-    sources = _io.expand_inputs(args.inputs)
+    sources = _io.expand_inputs(args.inputs, include=args.include, exclude=args.exclude,
+                                hidden=args.hidden)
     outputs = {os.path.realpath(p): (p, what) for p, what in targets}
     for source in sources:
         if source != STDIO and os.path.realpath(source) in outputs:
@@ -419,12 +470,14 @@ def _read(args, targets):
         sources, lines=args.lines, encoding=args.encoding, errors=args.encoding_errors,
         verbose=0 if args.quiet else 1,
     )
-    if not texts:
+    if not any(text.strip() for text in texts):
         where = ", ".join(_show(p) for p in args.inputs)
         if not sources:
             found = "no regular files"
+            if args.include or args.exclude:
+                found += " that --glob and --exclude select"
         else:
-            found = f"{len(sources):,} input{'s' if len(sources) > 1 else ''}, all blank"
+            found = f"{len(sources):,} input{'s' if len(sources) > 1 else ''}, all empty"
         raise DataError(f"no documents to read in {where} ({found}); give files with text")
     return texts, ids
 
@@ -553,6 +606,9 @@ def cmd_vectorize(args):
             model.save(staged.reserve(args.save_model))
         sidecar = _io.stage_vectors(staged, X, args.output, fmt, ids)
 
+    zero = _io.zero_rows_warning(texts, ids, X)
+    if zero is not None and not args.quiet:
+        print(f"{PROG}: warning: {zero}", file=sys.stderr)
     kind = {"npz": "CSR", "svmlight": "svmlight", "npy": "dense float32"}[fmt]
     where = "standard output (ids not written)" if to_stdout else args.output
     message = (f"wrote {X.shape[0]:,} x {X.shape[1]:,} {kind} ({X.nnz:,} non-zeros) "
@@ -664,7 +720,8 @@ def main(argv=None):
         except (DataError, _io.InputError) as exc:
             message = str(exc)
             if getattr(exc, "reason", None) == "decode":
-                message += (" Give the right --encoding (e.g. --encoding latin-1), or "
+                example = exc.encodings[0] if getattr(exc, "encodings", ()) else "latin-1"
+                message += (f" Give the right --encoding (e.g. --encoding {example}), or "
                             "--encoding-errors replace to carry on.")
             return _error(message, EXIT_DATA)
         except ModelFormatError as exc:

@@ -21,11 +21,14 @@ __all__ = ["GMMSoftClusterer", "soft_cluster_words", "sparsify_posteriors", "COV
 COVARIANCE_TYPES = ("tied", "full", "diag", "spherical")
 
 
-def too_few_words_message(n_words, n_components):
-    return (
-        f"The vocabulary has {n_words} words, fewer than n_components={n_components} "
-        "clusters. Lower 'n_components', lower 'min_count', or give more text."
-    )
+def too_few_words_message(n_words, n_components, min_count=None):
+    """The error of a vocabulary too small for the clusters."""
+    said = "" if min_count is None else f" (min_count={min_count})"
+    advice = ("Lower 'n_components', lower 'min_count', or give more text."
+              if min_count is None or min_count > 1
+              else "Lower 'n_components' or give more text.")
+    return (f"The vocabulary has {n_words} words{said}, fewer than "
+            f"n_components={n_components} clusters. {advice}")
 
 
 def soft_cluster_words(

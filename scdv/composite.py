@@ -26,22 +26,12 @@ from ._validation import (
     check_token_documents,
     seed_from,
 )
-from .clustering import (
-    COVARIANCE_TYPES,
-    soft_cluster_words,
-    sparsify_posteriors,
-    too_few_words_message,
-)
+from .clustering import COVARIANCE_TYPES, too_few_words_message
+from .fit_steps import count_words, learn_posteriors, learn_word_vectors
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
 from .weighting import TokenIds, count_matrix, count_texts, smooth_idf, term_weights
-from .word_vectors import (
-    load_word_vectors,
-    normalize_rows,
-    restrict_to_corpus,
-    train_word_vectors,
-    validate_word2vec_params,
-)
+from .word_vectors import load_word_vectors, validate_word2vec_params
 
 logger = logging.getLogger(__name__)
 
@@ -404,29 +394,15 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     """
     if not token_docs:
         raise ValueError("The corpus is empty: fit needs at least one document.")
-    if pretrained is None:
-        words, raw = train_word_vectors(
-            token_docs, vector_size=vector_size, window=window, min_count=min_count,
-            negative=negative, sample=sample, epochs=epochs, workers=workers, seed=seed,
-            verbose=verbose,
-        )
-    else:
-        words, raw = restrict_to_corpus(*pretrained, token_docs, min_count)
-        if not words:
-            raise ValueError(
-                "No pretrained word occurs at least min_count="
-                f"{min_count} times in the {len(token_docs)} training documents. Check "
-                "that the tokenizer matches the vectors (case, base forms) or lower "
-                "'min_count'."
-            )
-    if len(words) < n_components:
-        raise ValueError(
-            too_few_words_message(len(words), n_components)
-            + f" (min_count={min_count})"
-        )
-    vectors = normalize_rows(raw)
-    proba = _posteriors(vectors, n_components, covariance_type, gmm_max_iter, seed, verbose,
-                        cluster_proba_threshold, renormalize_proba)
+    params = dict(vector_size=vector_size, window=window, min_count=min_count,
+                  negative=negative, sample=sample, epochs=epochs, workers=workers,
+                  n_components=n_components, covariance_type=covariance_type,
+                  gmm_max_iter=gmm_max_iter, cluster_proba_threshold=cluster_proba_threshold,
+                  renormalize_proba=renormalize_proba)
+    words, vectors = learn_word_vectors(token_docs, count_words(token_docs), len(token_docs),
+                                        params, seed=seed, pretrained=pretrained,
+                                        verbose=verbose)
+    proba = learn_posteriors(vectors, params, seed=seed, verbose=verbose)
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
@@ -440,19 +416,6 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
         "threshold": sparsity_threshold(mins, maxs, sparsity_percentage),
         "counts": counts,
     }
-
-
-def _posteriors(vectors, n_components, covariance_type, max_iter, seed, verbose,
-                cluster_proba_threshold, renormalize_proba):
-    # p(C_k|w) of the mixture fitted on the unit word vectors, SCDV-MS cut applied.
-    logger.info("GMM: %d clusters over %d words", n_components, len(vectors))
-    _, proba = soft_cluster_words(
-        vectors, n_components=n_components, covariance_type=covariance_type,
-        max_iter=max_iter, random_state=seed, verbose=max(verbose - 1, 0),
-    )
-    if cluster_proba_threshold is not None:
-        proba = sparsify_posteriors(proba, cluster_proba_threshold, renormalize_proba)
-    return proba
 
 
 #: Parameters that act at transform time only; the rest shape the fitted state.
@@ -856,10 +819,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         self._check_params()
         if len(self.vocabulary_) < self.n_components:
             raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
-        self.word_cluster_proba_ = _posteriors(
-            self.word_vectors_, self.n_components, self.covariance_type, self.gmm_max_iter,
-            seed_from(self.random_state), self.verbose, self.cluster_proba_threshold,
-            self.renormalize_proba)
+        self.word_cluster_proba_ = learn_posteriors(
+            self.word_vectors_, self.get_params(), seed=seed_from(self.random_state),
+            verbose=self.verbose)
         self._record_fitted(MIXTURE_PARAMS)
         return self.refit_threshold(X)
 

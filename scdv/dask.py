@@ -42,13 +42,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from . import _io
 from ._validation import seed_from
-from .clustering import soft_cluster_words, sparsify_posteriors, too_few_words_message
 from .composite import SCDV, _Kernel
-from .threshold import sparsity_threshold
+from .fit_steps import count_words, learn_posteriors, learn_word_vectors
+from .threshold import threshold_from_sums
 from .tokenize import make_tokenizer
 from .weighting import count_matrix, smooth_idf
-from .word_vectors import _stable_hash, empty_vocabulary_message, normalize_rows
+from .word_vectors import load_word_vectors
 
 __all__ = ["fit", "read_text", "transform"]
 
@@ -148,8 +149,14 @@ def transform(model, texts):
 
 
 def _read_file(path, encoding, errors):
-    with open(path, encoding=encoding, errors=errors) as handle:
-        return handle.read()
+    # scdv._io's reader: a decode error names the file and the byte offset,
+    # and carries no document text (a UnicodeDecodeError holds the whole
+    # file's bytes, which the workers' logs would print).
+    return _io.decode_file(path, encoding, errors)
+
+
+def _read_lines(path, encoding, errors):
+    return [line for _, line in _io.split_lines(_io.decode_file(path, encoding, errors))]
 
 
 def _files(paths):
@@ -176,10 +183,11 @@ def read_text(paths, lines=False, *, encoding="utf-8", errors="strict", npartiti
     lines : bool, default=False
         False: each file is one document. True: each non-blank line is one.
     encoding, errors : str
-        As for :func:`open`.
+        As for :func:`open`. With ``errors="strict"``, a file that does not
+        decode raises :class:`scdv.InputError` naming the file and the byte
+        offset when the bag is computed.
     npartitions : int or None
-        Partitions of the bag of files (``lines=False``); default about 100
-        files each.
+        Partitions of the bag of files; default about 100 files each.
 
     Returns
     -------
@@ -190,11 +198,11 @@ def read_text(paths, lines=False, *, encoding="utf-8", errors="strict", npartiti
     files = _files(paths)
     if not files:
         raise ValueError(f"No files found in {paths!r}.")
-    if lines:
-        bag = db.read_text(files, encoding=encoding, errors=errors)
-        return bag.map(str.rstrip, "\r\n").filter(lambda line: line.strip() != "")
     n = npartitions or max(1, len(files) // 100)
-    return db.from_sequence(files, npartitions=n).map(_read_file, encoding, errors)
+    bag = db.from_sequence(files, npartitions=min(n, len(files)))
+    if lines:
+        return bag.map(_read_lines, encoding, errors).flatten()
+    return bag.map(_read_file, encoding, errors)
 
 
 class _StreamedCorpus:
@@ -206,17 +214,6 @@ class _StreamedCorpus:
     def __iter__(self):
         for part in self.parts:
             yield from part.compute()
-
-
-def _counts_of(docs):
-    return Counter(token for doc in docs for token in doc)
-
-
-def _sum_counts(parts):
-    total = Counter()
-    for part in parts:
-        total.update(part)
-    return total
 
 
 def _df_of(docs, vocabulary):
@@ -232,6 +229,13 @@ def _extremes_of(docs, shipped):
     return [(float(mins.sum()), float(maxs.sum()), len(mins))]
 
 
+def _sum_counts(parts):
+    total = Counter()
+    for part in parts:
+        total.update(part)
+    return total
+
+
 def fit(texts, *, sample_fraction=None, **params):
     """Fit SCDV on a Dask bag, with the corpus-wide work done on the cluster.
 
@@ -241,55 +245,42 @@ def fit(texts, *, sample_fraction=None, **params):
         Training documents (str, or token lists with ``tokenizer=None``).
     sample_fraction : float or None, default=None
         Train word2vec on this random fraction of the documents (the
-        vocabulary, idf and threshold still use them all).
+        vocabulary, idf and threshold still use them all). Not used with
+        pretrained ``word_vectors``.
     **params
         :class:`scdv.SCDV` parameters.
 
     Returns
     -------
     SCDV
-        A fitted model, the same kind :meth:`SCDV.fit` returns. It matches a
-        local fit in every stage computed from counts (vocabulary, idf,
-        threshold); the word vectors differ, as word2vec sees the documents
-        in a streamed order.
+        A fitted model, the same kind :meth:`SCDV.fit` returns. Both run the
+        same steps (:mod:`scdv.fit_steps`). With ``workers=1`` and an int
+        ``random_state`` it equals a local fit on the same documents in the
+        same order (word2vec streams them in that order); with pretrained
+        ``word_vectors`` it always does, word vectors included.
     """
-    from gensim.models import Word2Vec
-
     model = SCDV(**params)
     model._check_params()
     seed = seed_from(model.random_state)
+    # Loaded before any cluster work, so that a bad file fails fast.
+    pretrained = None if model.word_vectors is None else load_word_vectors(model.word_vectors)
     tokenizer = make_tokenizer(model.tokenizer, stop_words=model.stop_words, pos=model.pos)
     tokens = texts if tokenizer is None else texts.map(tokenizer)
     tokens = tokens.persist()
 
-    counts = tokens.reduction(_counts_of, _sum_counts).compute()
+    counts = tokens.reduction(count_words, _sum_counts).compute()
     n_docs = tokens.count().compute()
     if n_docs == 0:
         raise ValueError("The corpus is empty: fit needs at least one document.")
-    frequent = {w: c for w, c in counts.items() if c >= model.min_count}
-    if not frequent:
-        raise ValueError(empty_vocabulary_message([[]] * n_docs, model.min_count))
-
-    w2v = Word2Vec(vector_size=model.vector_size, window=model.window, min_count=model.min_count,
-                   sg=1, hs=0, negative=model.negative, sample=model.sample,
-                   workers=model.workers, seed=seed, hashfxn=_stable_hash)
-    w2v.build_vocab_from_freq(frequent)
-    corpus = tokens
-    if sample_fraction is not None:
+    corpus, n_train = tokens, n_docs
+    if sample_fraction is not None and pretrained is None:
         corpus = tokens.random_sample(sample_fraction, random_state=seed)
-    n_train = corpus.count().compute() if sample_fraction is not None else n_docs
-    w2v.train(_StreamedCorpus(corpus), total_examples=n_train, epochs=model.epochs)
-    words = list(w2v.wv.index_to_key)
-    if len(words) < model.n_components:
-        raise ValueError(too_few_words_message(len(words), model.n_components))
-    vectors = normalize_rows(w2v.wv.vectors)
-    del w2v
-    _, proba = soft_cluster_words(vectors, n_components=model.n_components,
-                                  covariance_type=model.covariance_type,
-                                  max_iter=model.gmm_max_iter, random_state=seed)
-    if model.cluster_proba_threshold is not None:
-        proba = sparsify_posteriors(proba, model.cluster_proba_threshold,
-                                    model.renormalize_proba)
+        n_train = corpus.count().compute()
+    fit_params = model.get_params()
+    words, vectors = learn_word_vectors(_StreamedCorpus(corpus), counts, n_train, fit_params,
+                                        seed=seed, pretrained=pretrained,
+                                        verbose=model.verbose)
+    proba = learn_posteriors(vectors, fit_params, seed=seed, verbose=model.verbose)
     vocabulary = {w: i for i, w in enumerate(words)}
 
     df_parts = tokens.map_partitions(_df_of, vocabulary).compute()
@@ -300,8 +291,8 @@ def fit(texts, *, sample_fraction=None, **params):
     model.threshold_ = 0.0
     shipped = _ship(model)
     extremes = tokens.map_partitions(_extremes_of, shipped).compute()
-    total_min = sum(e[0] for e in extremes)
-    total_max = sum(e[1] for e in extremes)
-    model.threshold_ = sparsity_threshold([total_min / n_docs], [total_max / n_docs],
-                                          model.sparsity_percentage)
+    model.threshold_ = threshold_from_sums(sum(e[0] for e in extremes),
+                                           sum(e[1] for e in extremes), n_docs,
+                                           model.sparsity_percentage)
+    model._record_fitted()
     return model

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_number
 
-__all__ = ["SparseThreshold", "sparsity_threshold", "row_min_max"]
+__all__ = ["SparseThreshold", "row_min_max", "sparsity_threshold", "threshold_from_sums"]
 
 
 def sparsity_threshold(row_mins, row_maxs, sparsity_percentage=0.04):
@@ -41,8 +41,36 @@ def sparsity_threshold(row_mins, row_maxs, sparsity_percentage=0.04):
     >>> round(sparsity_threshold([-0.2, -0.4], [0.5, 0.3], 0.04), 6)
     0.014
     """
-    a_min = float(np.mean(row_mins)) if len(row_mins) else 0.0
-    a_max = float(np.mean(row_maxs)) if len(row_maxs) else 0.0
+    return threshold_from_sums(float(np.sum(row_mins)), float(np.sum(row_maxs)),
+                               len(row_mins), sparsity_percentage)
+
+
+def threshold_from_sums(sum_of_mins, sum_of_maxs, n_docs, sparsity_percentage=0.04):
+    """:func:`sparsity_threshold` from the sums of the rows' extremes.
+
+    The form a map-reduce fit needs: each partition sends its sums and its
+    number of documents, and the means are taken once at the end.
+
+    Parameters
+    ----------
+    sum_of_mins, sum_of_maxs : float
+        Sums over the training documents of each row's smallest and largest entry.
+    n_docs : int
+        Number of training documents (0 gives a threshold of 0).
+    sparsity_percentage : float, default=0.04
+
+    Returns
+    -------
+    t : float
+
+    Examples
+    --------
+    >>> round(threshold_from_sums(-0.6, 0.8, 2, 0.04), 6)
+    0.014
+    """
+    if n_docs == 0:
+        return 0.0
+    a_min, a_max = sum_of_mins / n_docs, sum_of_maxs / n_docs
     return sparsity_percentage * (abs(a_max) + abs(a_min)) / 2.0
 
 

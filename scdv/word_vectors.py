@@ -23,6 +23,7 @@ __all__ = [
     "load_word_vectors",
     "normalize_rows",
     "restrict_to_corpus",
+    "restrict_to_counts",
     "train_word_vectors",
 ]
 
@@ -66,6 +67,8 @@ class _EpochProgress:
 def train_word_vectors(
     token_docs,
     *,
+    word_counts=None,
+    n_docs=None,
     vector_size=200,
     window=10,
     min_count=20,
@@ -80,8 +83,14 @@ def train_word_vectors(
 
     Parameters
     ----------
-    token_docs : list of list of str
-        The training documents, tokenised.
+    token_docs : re-iterable of list of str
+        The training documents, tokenised: a list, or a stream that can be
+        iterated once per epoch (then give ``word_counts`` and ``n_docs``).
+    word_counts : mapping of str to int, optional
+        Token counts of ``token_docs``, in first-occurrence order; counted
+        here when not given.
+    n_docs : int, optional
+        Documents in ``token_docs``; ``len(token_docs)`` when not given.
     vector_size, window, min_count, negative, sample, epochs, workers
         As for ``gensim.models.Word2Vec`` (``sg=1``, ``hs=0`` are fixed).
     seed : int
@@ -105,27 +114,25 @@ def train_word_vectors(
     """
     from gensim.models import Word2Vec
 
+    counts = word_counts
+    if counts is None:
+        counts = Counter(token for doc in token_docs for token in doc)
+    if n_docs is None:
+        n_docs = len(token_docs)
     # gensim fails with an obscure RuntimeError on an empty vocabulary.
-    counts = Counter(token for doc in token_docs for token in doc)
     if not any(c >= min_count for c in counts.values()):
-        raise ValueError(empty_vocabulary_message(token_docs, min_count))
+        raise ValueError(empty_vocabulary_message(n_docs, sum(counts.values()), min_count))
     bar = progress_bar(total=epochs, desc="word2vec epochs", unit="epoch", verbose=verbose)
+    model = Word2Vec(vector_size=vector_size, window=window, min_count=min_count, sg=1,
+                     hs=0, negative=negative, sample=sample, workers=workers, seed=seed,
+                     hashfxn=_stable_hash)
+    # The vocabulary from counts (what word2vec's own scan would count, in
+    # the same order), so that a streamed corpus is read only to train:
+    # the result equals Word2Vec(sentences=token_docs, ...) exactly.
+    model.build_vocab_from_freq(counts, corpus_count=n_docs)
     with bar:
-        model = Word2Vec(
-            sentences=token_docs,
-            vector_size=vector_size,
-            window=window,
-            min_count=min_count,
-            sg=1,
-            hs=0,
-            negative=negative,
-            sample=sample,
-            epochs=epochs,
-            workers=workers,
-            seed=seed,
-            hashfxn=_stable_hash,
-            callbacks=[_EpochProgress(bar)],
-        )
+        model.train(token_docs, total_examples=n_docs, epochs=epochs,
+                    callbacks=[_EpochProgress(bar)])
     words = list(model.wv.index_to_key)
     vectors = np.asarray(model.wv.vectors, dtype=np.float32)
     logger.info("word2vec: %d words of dimension %d", len(words), vector_size)
@@ -276,12 +283,12 @@ def validate_word2vec_params(est):
     check_number(est.verbose, "verbose", kind=numbers.Integral, low=0)
 
 
-def empty_vocabulary_message(docs, min_count):
-    n_tokens = sum(len(d) for d in docs)
+def empty_vocabulary_message(n_docs, n_tokens, min_count):
+    """The error of a corpus with no word seen ``min_count`` times."""
+    advice = "Lower 'min_count' or give more text." if min_count > 1 else "Give more text."
     return (
         f"The vocabulary is empty: no word occurs at least min_count={min_count} "
-        f"times in {len(docs)} documents ({n_tokens} tokens). Lower 'min_count' "
-        "or give more text."
+        f"times in {n_docs} documents ({n_tokens} tokens). {advice}"
     )
 
 
@@ -375,7 +382,25 @@ def restrict_to_corpus(words, vectors, token_docs, min_count):
         the order word2vec training would give.
     vectors : ndarray of shape (V, d), float32
     """
-    counts = Counter(token for doc in token_docs for token in doc)
-    rows = [i for i, w in enumerate(words) if counts.get(w, 0) >= min_count]
-    rows.sort(key=lambda i: -counts[words[i]])
+    return restrict_to_counts(words, vectors, Counter(t for doc in token_docs for t in doc),
+                              min_count)
+
+
+def restrict_to_counts(words, vectors, word_counts, min_count):
+    """:func:`restrict_to_corpus` from the corpus's token counts.
+
+    Parameters
+    ----------
+    words : list of str
+    vectors : ndarray of shape (n_words, d)
+    word_counts : mapping of str to int
+    min_count : int
+
+    Returns
+    -------
+    words : list of str
+    vectors : ndarray of shape (V, d), float32
+    """
+    rows = [i for i, w in enumerate(words) if word_counts.get(w, 0) >= min_count]
+    rows.sort(key=lambda i: -word_counts[words[i]])
     return [words[i] for i in rows], np.asarray(vectors, dtype=np.float32)[rows]

@@ -752,3 +752,139 @@ def test_write_vectors_checks_ids_and_format(tmp_path):
     with pytest.raises(ValueError, match="format"):
         write_vectors(X, tmp_path / "x.bin", "parquet", ["a", "b"])
     assert listing(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------
+# Which files of a folder are documents
+
+
+@pytest.fixture
+def article_dir(tmp_path, texts):
+    """Articles beside the files a real corpus folder also holds."""
+    folder = tmp_path / "articles"
+    (folder / "sport").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    for i, text in enumerate(texts[:4]):
+        (folder / "sport" / f"sport-{i}.txt").write_text(text)
+    (folder / "LICENSE.txt").write_text("Creative Commons licence terms")
+    (folder / "README.txt").write_text("About this corpus")
+    (folder / ".DS_Store").write_bytes(b"\x00\x01binary")
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    return folder
+
+
+def test_hidden_files_and_folders_are_skipped_by_default(article_dir):
+    names = [os.path.relpath(p, article_dir) for p in expand_inputs([article_dir])]
+    assert names == ["LICENSE.txt", "README.txt"] + [
+        os.path.join("sport", f"sport-{i}.txt") for i in range(4)]
+    with_hidden = expand_inputs([article_dir], hidden=True)
+    assert os.path.join(article_dir, ".DS_Store") in with_hidden
+    assert os.path.join(article_dir, ".git", "HEAD") in with_hidden
+
+
+def test_glob_and_exclude_select_the_documents(capsys, article_dir, model_path, out_dir):
+    out = out_dir / "v.npz"
+    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o", out,
+                       "--exclude", "LICENSE*", "--exclude", "README.txt")
+    assert code == 0, err
+    ids = (out_dir / "v.npz.ids.txt").read_text().splitlines()
+    assert [os.path.basename(i) for i in ids] == [f"sport-{i}.txt" for i in range(4)]
+    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o",
+                       out_dir / "w.npz", "--glob", "sport/*")
+    assert code == 0, err
+    assert (out_dir / "w.npz.ids.txt").read_text() == (out_dir / "v.npz.ids.txt").read_text()
+
+
+def test_glob_that_selects_nothing_says_so(capsys, article_dir, model_path, out_dir):
+    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o",
+                       out_dir / "v.npz", "--glob", "*.md")
+    assert code == 1
+    assert_one_error_line(err, "no regular files that --glob and --exclude select")
+    assert listing(out_dir) == []
+
+
+def test_empty_and_unknown_documents_are_warned_about_in_one_line(
+        capsys, article_dir, model_path, out_dir):
+    (article_dir / "sport" / "sport-9.txt").write_text("   \n")
+    (article_dir / "sport" / "sport-8.txt").write_text("zzyzx qwertyuiop")
+    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir / "sport",
+                       "-o", out_dir / "v.npz")
+    assert code == 0
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert len(warning) == 1, err
+    assert "1 document is empty (" in warning[0] and "sport-9.txt" in warning[0]
+    assert "1 document has no word in the vocabulary (" in warning[0]
+    assert "sport-8.txt" in warning[0] and "rows are all zero" in warning[0]
+
+
+# ---------------------------------------------------------------------------
+# Which encoding to suggest
+
+
+def _real_livedoor_article():
+    datasets = pytest.importorskip("pipelines.datasets")
+    try:
+        return datasets.load_livedoor(download_if_missing=False).data[0]
+    except datasets.DatasetNotFoundError as exc:
+        pytest.skip(f"livedoor not available: {exc}")
+
+
+@pytest.mark.parametrize("codec", ["cp932", "euc-jp"])
+def test_japanese_file_that_is_not_utf8_gets_its_japanese_codec_suggested(
+        capsys, tmp_path, model_path, out_dir, codec):
+    path = tmp_path / "article.txt"
+    path.write_bytes(_real_livedoor_article().encode(codec, errors="ignore"))
+    code, _, err = run(capsys, "vectorize", "--model", model_path, path, "-o",
+                       out_dir / "v.npz")
+    assert code == 1
+    assert_one_error_line(err, "article.txt", f"decodes cleanly as {codec} and latin-1",
+                          f"(e.g. --encoding {codec})")
+
+
+def test_western_file_gets_latin1_not_a_japanese_codec_suggested(capsys, tmp_path,
+                                                                 model_path, out_dir):
+    path = tmp_path / "note.txt"
+    path.write_bytes("Caf\u00e9 cr\u00e8me, na\u00efve r\u00e9sum\u00e9 \u00e0 la carte".encode("latin-1"))
+    code, _, err = run(capsys, "vectorize", "--model", model_path, path, "-o",
+                       out_dir / "v.npz")
+    assert code == 1
+    assert_one_error_line(err, "decodes cleanly as latin-1.", "(e.g. --encoding latin-1)")
+    assert "cp932" not in err and "euc-jp" not in err
+
+
+# ---------------------------------------------------------------------------
+# Every parameter is an option
+
+
+def test_every_scdv_parameter_a_user_can_type_is_an_option():
+    from scdv.cli import FIT_PARAMETERS
+
+    help_text = build_parser()._subparsers._group_actions[0].choices["fit"].format_help()
+    for name in SCDV().get_params():
+        if name == "verbose":  # -q / --quiet
+            continue
+        assert name in FIT_PARAMETERS, name
+        assert "--" + name.replace("_", "-") in help_text, name
+
+
+def test_stop_words_pos_and_renormalize_options_reach_the_model(capsys, tmp_path, corpus_dir):
+    words = tmp_path / "stop.txt"
+    words.write_text("rocket\norbit\n", encoding="utf-8")
+    path = tmp_path / "m.scdv"
+    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS, "-q",
+                       "--stop-words", words, "--pos", "名詞, 動詞",
+                       "--cluster-proba-threshold", "0.3", "--renormalize-proba")
+    assert code == 0, err
+    model = load(path)
+    assert set(model.stop_words) == {"rocket", "orbit"} and "rocket" not in model.vocabulary_
+    assert tuple(model.pos) == ("名詞", "動詞")
+    assert model.renormalize_proba is True
+    np.testing.assert_allclose(model.word_cluster_proba_.sum(axis=1), 1.0)
+
+
+def test_missing_stop_word_file_is_a_usage_error(capsys, tmp_path, corpus_dir):
+    code, _, err = run(capsys, "fit", corpus_dir, "-o", tmp_path / "m.scdv",
+                       "--stop-words", tmp_path / "nope.txt")
+    assert code == 2
+    assert_one_error_line(err, "--stop-words", "nope.txt")
+    assert not (tmp_path / "m.scdv").exists()

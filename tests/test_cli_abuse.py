@@ -383,14 +383,12 @@ def test_codec_failing_without_position_is_a_decode_error(model_path, dirs, enco
 # Empty files
 
 
-def test_directory_of_empty_files_gives_zero_rows(model_path, dirs):
+def test_directory_of_empty_files_is_refused_not_zero_rows(model_path, dirs):
     inputs, out_dir = dirs
     for name in ("a", "b", "c"):
         (inputs / name).write_bytes(b"")
     result = run("vectorize", "--model", model_path, inputs, "-o", out_dir / "v.npz")
-    X, ids = assert_succeeded(result, out_dir, 3)
-    assert X.nnz == 0
-    assert ids == [os.path.join(inputs, n) for n in ("a", "b", "c")]
+    assert_failed(result, out_dir, "no documents", "3 inputs, all empty")
 
 
 def test_directory_of_empty_files_has_no_lines(model_path, dirs):
@@ -399,7 +397,7 @@ def test_directory_of_empty_files_has_no_lines(model_path, dirs):
         (inputs / name).write_bytes(b"")
     result = run("vectorize", "--model", model_path, "--lines", inputs, "-o",
                  out_dir / "v.npz")
-    assert_failed(result, out_dir, "no documents", "3 inputs, all blank")
+    assert_failed(result, out_dir, "no documents", "3 inputs, all empty")
 
 
 def test_empty_directory_has_no_documents(model_path, dirs):

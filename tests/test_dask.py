@@ -128,3 +128,47 @@ def test_command_line_refuses_a_malformed_scheduler_address(tmp_path):
                       "--scheduler", "no-port-here", "-q")
     assert code == 2 and "--scheduler" in err and "Traceback" not in err
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_distributed_fit_equals_a_local_fit_with_one_word2vec_thread(client, corpus):
+    docs = corpus[0]
+    params = {**SMALL_PARAMS, "workers": 1}
+    remote = scdv.dask.fit(db.from_sequence(docs, npartitions=5), **params)
+    local = SCDV(**params).fit(docs)
+    assert list(remote.vocabulary_) == list(local.vocabulary_)
+    np.testing.assert_array_equal(remote.word_vectors_, local.word_vectors_)
+    np.testing.assert_allclose(remote.word_cluster_proba_, local.word_cluster_proba_)
+    np.testing.assert_allclose(remote.idf_, local.idf_, rtol=1e-12)
+    assert remote.threshold_ == pytest.approx(local.threshold_, rel=1e-9)
+
+
+def test_distributed_fit_uses_pretrained_word_vectors(client, corpus):
+    from gensim.models import KeyedVectors
+
+    docs = corpus[0]
+    words = sorted({t for d in docs for t in english_tokenize(d)})
+    kv = KeyedVectors(vector_size=12)
+    kv.add_vectors(words, np.random.RandomState(0).randn(len(words), 12).astype(np.float32))
+    params = {**SMALL_PARAMS, "word_vectors": kv}
+    remote = scdv.dask.fit(db.from_sequence(docs, npartitions=4), **params)
+    local = SCDV(**params).fit(docs)
+    assert remote.word_vectors_.shape[1] == 12
+    assert remote.vocabulary_ == local.vocabulary_
+    np.testing.assert_array_equal(remote.word_vectors_, local.word_vectors_)
+    np.testing.assert_allclose(remote.idf_, local.idf_, rtol=1e-12)
+    assert remote.threshold_ == pytest.approx(local.threshold_, rel=1e-9)
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["files", "lines"])
+def test_read_text_decode_error_names_the_file_and_offset_and_logs_no_text(
+        client, tmp_path, lines):
+    secret = "Zebrafish-confidential café"
+    (tmp_path / "ok.txt").write_text("fine text\n")
+    (tmp_path / "latin.txt").write_bytes(f"line one\n{secret}\n".encode("latin-1"))
+    with pytest.raises(scdv.InputError) as info:
+        scdv.dask.read_text(tmp_path, lines=lines).compute()
+    message = str(info.value)
+    assert "latin.txt" in message and "offset 35" in message and "line 2" in message
+    assert secret not in message
+    logs = client.get_worker_logs()
+    assert not any("Zebrafish" in line for log in logs.values() for _, line in log)

@@ -316,8 +316,8 @@ def test_another_mixture_reuses_the_cached_word_vectors(tmp_path, monkeypatch):
     fresh = SCDV(**{**params, "covariance_type": "diag", "n_components": 4,
                     "tokenizer": None}).fit(toks)
     trained = []
-    real_train = scdv.composite.train_word_vectors
-    monkeypatch.setattr(scdv.composite, "train_word_vectors",
+    real_train = scdv.fit_steps.train_word_vectors
+    monkeypatch.setattr(scdv.fit_steps, "train_word_vectors",
                         lambda *a, **k: trained.append(1) or real_train(*a, **k))
     diag, seconds, path = fit_scdv_cached(
         toks, {**params, "covariance_type": "diag", "n_components": 4}, tmp_path)
