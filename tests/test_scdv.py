@@ -294,8 +294,17 @@ def test_empty_vocabulary_names_min_count():
 
 def test_too_few_words_for_the_clusters_names_the_numbers():
     docs = ["alpha beta gamma"] * 5
-    with pytest.raises(ValueError, match="3 words, fewer than n_components=60"):
+    with pytest.raises(ValueError, match=r"3 words \(min_count=1\), fewer than "
+                                         "n_components=60") as info:
         SCDV(min_count=1, vector_size=8, epochs=1).fit(docs)
+    # min_count is already 1: lowering it is no advice.
+    assert "min_count'" not in str(info.value) and "n_components'" in str(info.value)
+
+
+def test_empty_vocabulary_at_min_count_one_does_not_advise_lowering_it():
+    with pytest.raises(ValueError, match="vocabulary is empty") as info:
+        SCDV(min_count=1).fit(["", "   "])
+    assert "Lower 'min_count'" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -379,3 +388,21 @@ def test_replacing_fitted_arrays_is_seen_by_transform(fitted, corpus):
                                atol=1e-6)
     fitted.word_cluster_proba_ = np.roll(fitted.word_cluster_proba_, 1, axis=1)
     assert (fitted.transform(corpus[0][:5]) != before).nnz > 0
+
+
+def test_grid_search_over_a_frozen_scdv_fits_scdv_once(corpus, monkeypatch):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import GridSearchCV
+
+    docs, labels = corpus
+    fits = []
+    real_fit = SCDV._fit
+    monkeypatch.setattr(SCDV, "_fit", lambda self, X: fits.append(1) or real_fit(self, X))
+    model = SCDV(**SMALL_PARAMS).fit(docs)
+    threshold = model.threshold_
+    search = GridSearchCV(make_pipeline(FrozenEstimator(model), LinearSVC()),
+                          {"linearsvc__C": [0.1, 0.3, 1.0, 3.0, 10.0]}, cv=3)
+    search.fit(docs, labels)
+    assert fits == [1]  # 5 candidates x 3 folds + the refit: never SCDV again
+    assert model.threshold_ == threshold
+    assert search.best_estimator_.score(docs, labels) > 0.9
