@@ -232,7 +232,7 @@ def _load(dataset, data_dir, quick, subset, seed):
     """
     sizes = {**QUICK[dataset], **(subset or {})} if quick else dict(subset or {})
     if dataset == "livedoor":
-        bunch = load_dataset("livedoor", "all", data_dir, download_if_missing=False)
+        bunch = load_dataset("livedoor", "all", data_dir, download_if_missing=True)
         part = {"data": bunch.data, "target": bunch.target, "ids": bunch.ids}
         if "n_docs" in sizes:
             part = _take(part, _subsample(len(part["data"]), sizes["n_docs"],
@@ -245,8 +245,8 @@ def _load(dataset, data_dir, quick, subset, seed):
         scheme = f"stratified {n_outer}-fold cross-validation (shuffled, seed {seed})"
         return part, splits, list(bunch.target_names), {"split": scheme, "subset": sizes}
 
-    train = load_dataset(dataset, "train", data_dir, download_if_missing=False)
-    test = load_dataset(dataset, "test", data_dir, download_if_missing=False)
+    train = load_dataset(dataset, "train", data_dir, download_if_missing=True)
+    test = load_dataset(dataset, "test", data_dir, download_if_missing=True)
     tr = {"data": train.data, "target": train.target, "ids": train.ids}
     te = {"data": test.data, "target": test.target, "ids": test.ids}
     if "n_train" in sizes:

@@ -10,24 +10,34 @@ folder in a data directory (see :func:`resolve_data_dir`):
 Every loader returns a :class:`sklearn.utils.Bunch` in the style of
 :func:`sklearn.datasets.fetch_20newsgroups` with at least ``data``, ``target``,
 ``target_names`` and ``ids``. Archives are read in place and never unpacked to disk.
+
+When no local copy is found, each loader can download its corpus's published
+archive (see ``download_if_missing``) into the download cache, ``$SCDV_DATA`` if
+set, else ``~/scdv_data``, where later calls find it.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import logging
 import os
 import re
-import shutil
+import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from sklearn.utils import Bunch
+from tqdm import tqdm
 
 __all__ = [
     "DatasetNotFoundError",
@@ -64,7 +74,10 @@ _REUTERS_TARBALL = "reuters21578-apte-nltk.tar.gz"
 _REUTERS_ROOT = "reuters"
 _REUTERS_SPLITS = {"train": "training", "test": "test"}
 
+_REUTERS_ZIP = "reuters.zip"
+
 _DOWNLOAD_TIMEOUT = 60  # seconds without data before urllib gives up
+_CHUNK = 1 << 20  # bytes read, hashed and written per step of a download
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -248,14 +261,260 @@ def _sorted_unique(values: Sequence[str] | set[str]) -> list[str]:
     return sorted(set(values))
 
 
+def _locate(
+    data_dir: str | os.PathLike[str] | None,
+    candidates_in: Callable[[Path], list[tuple[_Source, Callable[[], bool]]]],
+) -> tuple[_Source | None, list[str]]:
+    """Search the data directory, then the download cache; return ``(source, places)``."""
+    base = resolve_data_dir(data_dir)
+    places: list[str] = [] if base is not None else _resolution_notes()
+    candidates = candidates_in(base) if base is not None else []
+    cache = _cache_dir()
+    if base is None or cache.resolve() != base.resolve():
+        # A previous download lives in the cache; look there before downloading again.
+        candidates += candidates_in(cache)
+    return _find_source(candidates, places), places
+
+
+# --------------------------------------------------------------------------- downloading
+
+
+@dataclass(frozen=True)
+class _Download:
+    """Where a corpus's archive is published and how to check what arrives.
+
+    ``filename`` is the archive's name in the download cache (:func:`_cache_dir`),
+    one the loader's search finds there. ``sha256`` is the publisher's digest, or
+    None when the publisher gives none. ``kind`` is "tar" (gzip-compressed) or
+    "zip". ``roots`` are the top-level folders the loader reads from the archive.
+    """
+
+    url: str
+    filename: str
+    sha256: str | None
+    kind: str
+    roots: tuple[str, ...]
+
+
+_DOWNLOADS: dict[str, _Download] = {
+    # The archive sklearn.datasets.fetch_20newsgroups downloads, with the digest it checks.
+    "20ng": _Download(
+        url="https://ndownloader.figshare.com/files/5975967",
+        filename=_NEWSGROUPS_TARBALL,
+        sha256="8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+        kind="tar",
+        roots=tuple(_NEWSGROUPS_ROOTS.values()),
+    ),
+    # RONDHUIT publishes no checksum: the digest is logged and the whole archive read.
+    "livedoor": _Download(
+        url=_LIVEDOOR_URL,
+        filename=_LIVEDOOR_ARCHIVE,
+        sha256=None,
+        kind="tar",
+        roots=(_LIVEDOOR_ROOT,),
+    ),
+    # NLTK's data package; NLTK publishes no sha256 for it: handled as for livedoor.
+    "reuters": _Download(
+        url=(
+            "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages"
+            "/packages/corpora/reuters.zip"
+        ),
+        filename=_REUTERS_ZIP,
+        sha256=None,
+        kind="zip",
+        roots=(_REUTERS_ROOT,),
+    ),
+}
+
+_KINDS = {
+    # kind: (description, leading bytes, format check)
+    "tar": ("gzip-compressed tar", b"\x1f\x8b", tarfile.is_tarfile),
+    "zip": ("zip", b"PK\x03\x04", zipfile.is_zipfile),
+}
+
+
+class _DownloadError(OSError):
+    """A download arrived but is not the archive it should be."""
+
+
+def _fetch(key: str, dataset: str, places: list[str], hint: Callable[[], str]) -> _Source:
+    """Download corpus ``key`` into the cache and return it as a source.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If the download fails or what arrives is refused; ``places`` (which gets
+        the URL appended) and ``hint()`` go into the message.
+    """
+    spec = _DOWNLOADS[key]
+    places.append(f"{spec.url} (download)")
+    try:
+        path = _download(spec, _cache_dir())
+    except Exception as exc:  # network, HTTP, file-system and checking failures alike
+        raise DatasetNotFoundError(
+            dataset, places, hint(), reason=f"Download from {spec.url} failed: {exc}"
+        ) from exc
+    return _Source(spec.kind, path)
+
+
+def _download(spec: _Download, cache: Path) -> Path:
+    """Download ``spec.url`` to ``cache / spec.filename``, checked, and return that path.
+
+    The body is streamed into a temporary ``.part`` file beside the target, hashed
+    on the way; only a complete archive that passes every check is renamed into
+    place. On any failure, interruptions included, the temporary file and any
+    directory created for it are removed, so later runs never trust a bad file.
+
+    Raises
+    ------
+    urllib.error.URLError
+        If the server cannot be reached or answers with an HTTP error.
+    OSError
+        If the body is cut short, is not an archive of ``spec.kind``, does not
+        match ``spec.sha256``, or (without a checksum) cannot be read through.
+    """
+    target = cache / spec.filename
+    created = [d for d in (cache, *cache.parents) if not d.exists()]  # innermost first
+    tmp: Path | None = None
+    logger.info("downloading %s to %s", spec.url, target)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=spec.filename + ".", suffix=".part", dir=cache)
+        tmp = Path(tmp_name)
+        with os.fdopen(fd, "wb") as out:
+            digest = _stream(spec.url, out, spec.filename)
+        _check_kind(tmp, spec)
+        if spec.sha256 is None:
+            logger.info(
+                "sha256 of %s: %s (the publisher gives no checksum to compare with)",
+                spec.url,
+                digest,
+            )
+            _check_readable(tmp, spec)
+        elif digest != spec.sha256:
+            raise _DownloadError(
+                f"checksum mismatch: expected sha256 {spec.sha256}, got {digest}"
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: someone else uses it
+                break
+        raise
+    return target
+
+
+def _stream(url: str, out: BinaryIO, label: str) -> str:
+    """Copy the body of ``url`` to ``out`` with a progress bar; return its sha256."""
+    hasher = hashlib.sha256()
+    received = 0
+    try:
+        opened = urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the connection open until garbage-collected
+        raise
+    with opened as response:
+        length = response.headers.get("Content-Length", "")
+        total = int(length) if length.isdigit() else None
+        # disable=None: the bar is drawn only when stderr is a terminal.
+        with tqdm(
+            total=total,
+            desc=label,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            disable=None,
+            leave=False,
+            file=sys.stderr,
+        ) as bar:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                hasher.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    # http.client returns a short body without complaint when the connection drops.
+    if total is not None and received != total:
+        raise _DownloadError(f"the connection closed after {received} of {total} bytes")
+    return hasher.hexdigest()
+
+
+def _check_kind(path: Path, spec: _Download) -> None:
+    """Refuse what is not an archive of ``spec.kind``, such as an HTML error page."""
+    description, magic, is_kind = _KINDS[spec.kind]
+    with path.open("rb") as handle:
+        head = handle.read(32)
+    if not (head.startswith(magic) and is_kind(path)):
+        size = path.stat().st_size
+        raise _DownloadError(
+            f"the server sent {size} bytes starting {head!r}, not a {description} archive"
+        )
+
+
+def _top_folder(name: str) -> str:
+    parts = _split_member(name)
+    return parts[0] if parts else ""
+
+
+def _check_readable(path: Path, spec: _Download) -> None:
+    """Read the whole archive once and check it holds the loader's folders.
+
+    Without a published checksum this is what stands between a damaged download
+    and the cache.
+    """
+    tops: set[str] = set()
+    try:
+        if spec.kind == "tar":
+            with gzip.open(path, "rb") as stream:
+                with tarfile.open(fileobj=stream, mode="r:") as tar:
+                    tops = {_top_folder(m.name) for m in tar if m.isfile()}
+                # gzip checks its CRC only once the stream is read to the very end.
+                while stream.read(_CHUNK):
+                    pass
+        else:
+            with zipfile.ZipFile(path) as archive:
+                damaged = archive.testzip()
+                tops = {_top_folder(i.filename) for i in archive.infolist() if not i.is_dir()}
+            if damaged is not None:
+                raise zipfile.BadZipFile(f"{damaged} fails its CRC check")
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _DownloadError(f"the archive is damaged: {exc}") from exc
+    missing = [f"{root}/" for root in spec.roots if root not in tops]
+    if missing:
+        raise _DownloadError(f"the archive has no {' or '.join(missing)} folder")
+
+
 # --------------------------------------------------------------------------- 20 Newsgroups
 
-_NEWSGROUPS_HINT = (
-    "To fix: pass --data-dir (data_dir=...) pointing at the folder that holds "
-    f"{_NEWSGROUPS_TARBALL} or the unpacked 20news-bydate-train/ and 20news-bydate-test/ "
-    f"folders, or set {ENV_VAR} to that folder, or call with download_if_missing=True "
-    "(needs internet) to fetch it through sklearn.datasets.fetch_20newsgroups."
-)
+_NEWSGROUPS_NAME = "20 Newsgroups (bydate)"
+
+
+def _newsgroups_hint() -> str:
+    spec = _DOWNLOADS["20ng"]
+    return (
+        "To fix: pass --data-dir (data_dir=...) pointing at the folder that holds "
+        f"{_NEWSGROUPS_TARBALL} or the unpacked 20news-bydate-train/ and 20news-bydate-test/ "
+        f"folders, or set {ENV_VAR} to that folder, or call with download_if_missing=True "
+        f"(needs internet) to download {spec.url} into {_cache_dir() / spec.filename}."
+    )
+
+
+def _newsgroups_candidates(
+    base: Path, roots: Sequence[str]
+) -> list[tuple[_Source, Callable[[], bool]]]:
+    tarball = base / _NEWSGROUPS_TARBALL
+    candidates: list[tuple[_Source, Callable[[], bool]]] = [
+        (_Source("tar", tarball), tarball.is_file)
+    ]
+    for folder in (base, base / "20news-bydate", base / "20news_home"):
+        # Map both splits so the other split's folder names feed target_names.
+        src = _Source("dir", folder, {r: folder / r for r in _NEWSGROUPS_ROOTS.values()})
+        needed = [folder / r for r in roots]
+        candidates.append((src, lambda needed=needed: all(p.is_dir() for p in needed)))
+    return candidates
 
 
 def load_20newsgroups(
@@ -268,7 +527,8 @@ def load_20newsgroups(
     Looks in the data directory (see :func:`resolve_data_dir`) for
     ``20news-bydate.tar.gz``, or for unpacked ``20news-bydate-train/`` and
     ``20news-bydate-test/`` folders directly in it or in its ``20news-bydate/``
-    or ``20news_home/`` (scikit-learn's cache layout) subfolder.
+    or ``20news_home/`` (scikit-learn's cache layout) subfolder, then in the
+    download cache (``$SCDV_DATA`` if set, else ``~/scdv_data``).
 
     Parameters
     ----------
@@ -277,8 +537,9 @@ def load_20newsgroups(
     data_dir : str or path-like, optional
         Data directory; defaults to :func:`resolve_data_dir`.
     download_if_missing : bool, default=True
-        When no local copy is found, fetch it with
-        :func:`sklearn.datasets.fetch_20newsgroups` (``remove=()``, unshuffled).
+        When no local copy is found, download the archive scikit-learn uses
+        (checked against its published sha256) into the cache directory as
+        ``20news-bydate.tar.gz`` and read it.
 
     Returns
     -------
@@ -300,27 +561,12 @@ def load_20newsgroups(
     """
     splits = _check_subset(subset)
     roots = [_NEWSGROUPS_ROOTS[s] for s in splits]
-    base = resolve_data_dir(data_dir)
-    places: list[str] = []
-    source = None
-    if base is not None:
-        candidates: list[tuple[_Source, Callable[[], bool]]] = [
-            (_Source("tar", base / _NEWSGROUPS_TARBALL), (base / _NEWSGROUPS_TARBALL).is_file)
-        ]
-        for folder in (base, base / "20news-bydate", base / "20news_home"):
-            # Map both splits so the other split's folder names feed target_names.
-            src = _Source("dir", folder, {r: folder / r for r in _NEWSGROUPS_ROOTS.values()})
-            needed = [folder / r for r in roots]
-            candidates.append((src, lambda needed=needed: all(p.is_dir() for p in needed)))
-        source = _find_source(candidates, places)
-    else:
-        places = _resolution_notes()
-
-    if source is not None:
-        return _read_20newsgroups(source, subset, splits)
-    if not download_if_missing:
-        raise DatasetNotFoundError("20 Newsgroups (bydate)", places, _NEWSGROUPS_HINT)
-    return _fetch_20newsgroups(subset, places)
+    source, places = _locate(data_dir, lambda base: _newsgroups_candidates(base, roots))
+    if source is None:
+        if not download_if_missing:
+            raise DatasetNotFoundError(_NEWSGROUPS_NAME, places, _newsgroups_hint())
+        source = _fetch("20ng", _NEWSGROUPS_NAME, places, _newsgroups_hint)
+    return _read_20newsgroups(source, subset, splits)
 
 
 def _newsgroups_key(doc_id: str) -> tuple[int, str, int]:
@@ -348,9 +594,9 @@ def _read_20newsgroups(source: _Source, subset: str, splits: Sequence[str]) -> B
     for root in sorted(wanted):
         if not any(doc_id.startswith(root + "/") for doc_id in docs):
             raise DatasetNotFoundError(
-                "20 Newsgroups (bydate)",
+                _NEWSGROUPS_NAME,
                 [source.describe()],
-                _NEWSGROUPS_HINT,
+                _newsgroups_hint(),
                 reason=f"The source has no message files under {root}/.",
             )
 
@@ -367,48 +613,19 @@ def _read_20newsgroups(source: _Source, subset: str, splits: Sequence[str]) -> B
     )
 
 
-def _fetch_20newsgroups(subset: str, places: list[str]) -> Bunch:
-    """Fallback: download through scikit-learn and map to this module's Bunch layout."""
-    from sklearn.datasets import fetch_20newsgroups
-
-    places = [*places, "sklearn.datasets.fetch_20newsgroups (download)"]
-    logger.info("no local 20 Newsgroups copy; fetching it with scikit-learn")
-    try:
-        raw = fetch_20newsgroups(
-            subset=subset, remove=(), shuffle=False, download_if_missing=True
-        )
-    except Exception as exc:  # network, HTTP and archive errors all mean "not available"
-        raise DatasetNotFoundError(
-            "20 Newsgroups (bydate)",
-            places,
-            _NEWSGROUPS_HINT,
-            reason=f"Downloading through scikit-learn failed: {exc!r}",
-        ) from exc
-
-    # sklearn's filenames end in ".../20news-bydate-<split>/<group>/<id>".
-    ids = ["/".join(Path(name).parts[-3:]) for name in raw.filenames]
-    # sklearn lists files in string order ("10" < "9"); re-sort numerically to
-    # match the local loader, carrying data and target along.
-    order = sorted(range(len(ids)), key=lambda i: _newsgroups_key(ids[i]))
-    target = np.asarray(raw.target, dtype=np.int64)
-    return Bunch(
-        data=[raw.data[i] for i in order],
-        target=target[order],
-        target_names=list(raw.target_names),
-        ids=[ids[i] for i in order],
-        subset=subset,
-    )
-
-
 # --------------------------------------------------------------------------- livedoor
 
 
+_LIVEDOOR_NAME = "livedoor news"
+
+
 def _livedoor_hint() -> str:
+    spec = _DOWNLOADS["livedoor"]
     return (
         "To fix: pass --data-dir (data_dir=...) pointing at the folder that holds "
         f"{_LIVEDOOR_TARBALL}, {_LIVEDOOR_ARCHIVE} or the unpacked text/ folder, or set "
         f"{ENV_VAR} to that folder, or call with download_if_missing=True (needs internet) "
-        f"to download {_LIVEDOOR_URL} into {_cache_dir()}."
+        f"to download {spec.url} into {_cache_dir() / spec.filename}."
     )
 
 
@@ -438,7 +655,9 @@ def load_livedoor(
         Data directory; defaults to :func:`resolve_data_dir`.
     download_if_missing : bool, default=True
         When no local copy is found, download the published archive
-        ``ldcc-20140209.tar.gz`` into the cache directory and read it.
+        ``ldcc-20140209.tar.gz`` into the cache directory and read it. Its
+        publisher gives no checksum, so the archive is read through before it is
+        kept and its sha256 is logged.
 
     Returns
     -------
@@ -458,50 +677,12 @@ def load_livedoor(
     UnicodeDecodeError
         If an article is not valid UTF-8.
     """
-    base = resolve_data_dir(data_dir)
-    cache = _cache_dir()
-    places: list[str] = [] if base is not None else _resolution_notes()
-    candidates = _livedoor_candidates(base) if base is not None else []
-    if base is None or cache.resolve() != base.resolve():
-        # A previous download lives in the cache; look there before downloading again.
-        candidates += _livedoor_candidates(cache)
-    source = _find_source(candidates, places)
+    source, places = _locate(data_dir, _livedoor_candidates)
     if source is None:
         if not download_if_missing:
-            raise DatasetNotFoundError("livedoor news", places, _livedoor_hint())
-        places.append(f"{_LIVEDOOR_URL} (download)")
-        try:
-            archive = _download(_LIVEDOOR_URL, cache / _LIVEDOOR_ARCHIVE)
-        except Exception as exc:  # any network or file-system failure
-            raise DatasetNotFoundError(
-                "livedoor news", places, _livedoor_hint(), reason=f"Download failed: {exc!r}"
-            ) from exc
-        source = _Source("tar", archive)
+            raise DatasetNotFoundError(_LIVEDOOR_NAME, places, _livedoor_hint())
+        source = _fetch("livedoor", _LIVEDOOR_NAME, places, _livedoor_hint)
     return _read_livedoor(source)
-
-
-def _download(url: str, target: Path) -> Path:
-    """Download ``url`` to ``target`` atomically and return ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("downloading %s to %s", url, target)
-    # Write next to the target and rename, so an interrupted download never
-    # leaves a truncated archive that later runs would trust.
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as resp,
-        ):
-            shutil.copyfileobj(resp, out)
-        # Catch HTML error pages and truncated bodies before they get cached.
-        if not tarfile.is_tarfile(tmp):
-            raise OSError(f"{url} did not return a tar archive")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
 
 
 def _livedoor_key(doc_id: str) -> tuple[str, int]:
@@ -533,7 +714,7 @@ def _read_livedoor(source: _Source) -> Bunch:
 
     if not docs:
         raise DatasetNotFoundError(
-            "livedoor news",
+            _LIVEDOOR_NAME,
             [source.describe()],
             _livedoor_hint(),
             reason="The source has no article files under text/<category>/.",
@@ -553,25 +734,49 @@ def _read_livedoor(source: _Source) -> Bunch:
 
 # --------------------------------------------------------------------------- Reuters
 
-_REUTERS_HINT = (
-    "Reuters is not downloaded automatically. To fix: run "
-    "`python -c \"import nltk; nltk.download('reuters')\"` and pass --data-dir "
-    "(data_dir=...) pointing at the nltk_data/corpora folder (reuters.zip is read "
-    f"directly) or any folder containing reuters/ or {_REUTERS_TARBALL}, or set "
-    f"{ENV_VAR} to that folder."
-)
+_REUTERS_NAME = "Reuters-21578 (ModApte)"
+
+
+def _reuters_hint() -> str:
+    spec = _DOWNLOADS["reuters"]
+    return (
+        "To fix: pass --data-dir (data_dir=...) pointing at a folder containing "
+        f"{_REUTERS_TARBALL}, {_REUTERS_ZIP} or an unpacked reuters/ folder (an nltk_data "
+        f"folder works too: its corpora/{_REUTERS_ZIP} is read directly), or set {ENV_VAR} "
+        "to that folder, or call with download_if_missing=True (needs internet) to download "
+        f"NLTK's {spec.url} into {_cache_dir() / spec.filename}."
+    )
+
+
+def _reuters_candidates(base: Path) -> list[tuple[_Source, Callable[[], bool]]]:
+    candidates: list[tuple[_Source, Callable[[], bool]]] = []
+    for parent in (base, base / "corpora"):
+        tarball = parent / _REUTERS_TARBALL
+        folder, zipped = parent / _REUTERS_ROOT, parent / _REUTERS_ZIP
+        if parent == base:
+            candidates.append((_Source("tar", tarball), tarball.is_file))
+        candidates.append(
+            (_Source("dir", folder, {_REUTERS_ROOT: folder}), (folder / "cats.txt").is_file)
+        )
+        candidates.append((_Source("zip", zipped), zipped.is_file))
+    # base may itself be the reuters folder (it holds cats.txt).
+    itself = _Source("dir", base, {_REUTERS_ROOT: base})
+    candidates.append((itself, (base / "cats.txt").is_file))
+    return candidates
 
 
 def load_reuters(
     subset: str = "train",
     data_dir: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
 ) -> Bunch:
     """Load Reuters-21578 (ModApte split, NLTK layout) as a multi-label corpus.
 
     Looks in the data directory (see :func:`resolve_data_dir`) for
     ``reuters21578-apte-nltk.tar.gz``, an unpacked ``reuters/`` folder, NLTK's
     ``reuters.zip``, the same two under ``corpora/`` (an ``nltk_data`` folder), or
-    the data directory itself being the ``reuters`` folder (it holds ``cats.txt``).
+    the data directory itself being the ``reuters`` folder (it holds ``cats.txt``),
+    then in the download cache (``$SCDV_DATA`` if set, else ``~/scdv_data``).
 
     Parameters
     ----------
@@ -579,6 +784,10 @@ def load_reuters(
         Which split to return; "all" is train followed by test.
     data_dir : str or path-like, optional
         Data directory; defaults to :func:`resolve_data_dir`.
+    download_if_missing : bool, default=True
+        When no local copy is found, download NLTK's ``reuters.zip`` data package
+        into the cache directory and read it. NLTK publishes no sha256 for it, so
+        the archive is read through before it is kept and its sha256 is logged.
 
     Returns
     -------
@@ -597,31 +806,15 @@ def load_reuters(
     ValueError
         If ``subset`` is not one of "train", "test", "all".
     DatasetNotFoundError
-        If no copy is found, or it lacks ``cats.txt`` or the requested split.
+        If no local copy is found and downloading is disabled or fails, or the
+        copy lacks ``cats.txt`` or the requested split.
     """
     splits = _check_subset(subset)
-    base = resolve_data_dir(data_dir)
-    places: list[str] = []
-    source = None
-    if base is not None:
-        candidates: list[tuple[_Source, Callable[[], bool]]] = []
-        for parent in (base, base / "corpora"):
-            tarball = parent / _REUTERS_TARBALL
-            folder, zipped = parent / _REUTERS_ROOT, parent / "reuters.zip"
-            if parent == base:
-                candidates.append((_Source("tar", tarball), tarball.is_file))
-            candidates.append(
-                (_Source("dir", folder, {_REUTERS_ROOT: folder}), (folder / "cats.txt").is_file)
-            )
-            candidates.append((_Source("zip", zipped), zipped.is_file))
-        # data_dir may itself be the reuters folder (it holds cats.txt).
-        itself = _Source("dir", base, {_REUTERS_ROOT: base})
-        candidates.append((itself, (base / "cats.txt").is_file))
-        source = _find_source(candidates, places)
-    else:
-        places = _resolution_notes()
+    source, places = _locate(data_dir, _reuters_candidates)
     if source is None:
-        raise DatasetNotFoundError("Reuters-21578 (ModApte)", places, _REUTERS_HINT)
+        if not download_if_missing:
+            raise DatasetNotFoundError(_REUTERS_NAME, places, _reuters_hint())
+        source = _fetch("reuters", _REUTERS_NAME, places, _reuters_hint)
     return _read_reuters(source, subset, splits)
 
 
@@ -647,7 +840,7 @@ def _read_reuters(source: _Source, subset: str, splits: Sequence[str]) -> Bunch:
 
     def missing(reason: str) -> DatasetNotFoundError:
         return DatasetNotFoundError(
-            "Reuters-21578 (ModApte)", [source.describe()], _REUTERS_HINT, reason=reason
+            _REUTERS_NAME, [source.describe()], _reuters_hint(), reason=reason
         )
 
     if cats_text is None:
@@ -703,7 +896,8 @@ def load_dataset(
     data_dir : str or path-like, optional
         Data directory; defaults to :func:`resolve_data_dir`.
     download_if_missing : bool, default=True
-        Passed to the 20 Newsgroups and livedoor loaders; Reuters is never downloaded.
+        Passed to the loader: whether to download the corpus into the cache
+        directory when no local copy is found.
 
     Returns
     -------
@@ -729,6 +923,6 @@ def load_dataset(
             )
         return load_livedoor(data_dir, download_if_missing=download_if_missing)
     if name == "reuters":
-        return load_reuters(subset, data_dir)
+        return load_reuters(subset, data_dir, download_if_missing=download_if_missing)
     valid = ", ".join(map(repr, DATASET_NAMES))
     raise ValueError(f"unknown dataset {name!r}; valid names are {valid}")

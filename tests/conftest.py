@@ -6,7 +6,9 @@ well under a second.
 """
 
 import copy
+import dataclasses
 import random
+import socket
 
 import pytest
 
@@ -66,3 +68,16 @@ JAPANESE_DOCS = [
     "サッカーの試合で日本代表が勝利した。",
     "ＡＢＣ社の株価が大きく上昇した。",
 ]
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Point every corpus download at a closed port on 127.0.0.1: no test reaches the internet."""
+    from pipelines import datasets
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for key, spec in list(datasets._DOWNLOADS.items()):
+        offline = dataclasses.replace(spec, url=f"http://127.0.0.1:{port}/{spec.filename}")
+        monkeypatch.setitem(datasets._DOWNLOADS, key, offline)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import http.server
 import io
 import logging
 import re
 import tarfile
-import urllib.error
-import urllib.request
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -167,12 +169,12 @@ def livedoor():
 
 @pytest.fixture(scope="module")
 def reuters_train():
-    return _load_real(lambda: load_reuters("train"))
+    return _load_real(lambda: load_reuters("train", download_if_missing=False))
 
 
 @pytest.fixture(scope="module")
 def reuters_test():
-    return _load_real(lambda: load_reuters("test"))
+    return _load_real(lambda: load_reuters("test", download_if_missing=False))
 
 
 def _counts(bunch) -> dict[str, int]:
@@ -283,53 +285,6 @@ def test_20newsgroups_bad_subset(tmp_path):
         load_20newsgroups("validation", data_dir=tmp_path)
 
 
-def test_20newsgroups_sklearn_fallback(tmp_path, isolated_env, monkeypatch):
-    import sklearn.datasets
-
-    calls = []
-
-    def fake_fetch(**kwargs):
-        calls.append(kwargs)
-        home = tmp_path / "scikit_learn_data" / "20news_home" / "20news-bydate-train"
-        # sklearn lists files in string order: "10" before "9".
-        names = ["alt.atheism/10", "alt.atheism/9", "comp.graphics/5"]
-        return Bunch(
-            data=["ten", "nine", "five"],
-            target=np.array([0, 0, 1]),
-            target_names=["alt.atheism", "comp.graphics"],
-            filenames=np.array([str(home / n) for n in names]),
-        )
-
-    monkeypatch.setattr(sklearn.datasets, "fetch_20newsgroups", fake_fetch)
-    bunch = load_20newsgroups("train", data_dir=tmp_path / "empty")
-    assert calls and calls[0]["subset"] == "train"
-    assert calls[0]["remove"] == () and calls[0]["shuffle"] is False
-    assert bunch.ids == [
-        "20news-bydate-train/alt.atheism/9",
-        "20news-bydate-train/alt.atheism/10",
-        "20news-bydate-train/comp.graphics/5",
-    ]
-    assert bunch.data == ["nine", "ten", "five"]
-    assert bunch.target.tolist() == [0, 0, 1]
-    assert bunch.target_names == ["alt.atheism", "comp.graphics"]
-    assert bunch.subset == "train"
-
-
-def test_20newsgroups_sklearn_fallback_failure(tmp_path, isolated_env, monkeypatch):
-    import sklearn.datasets
-
-    def offline(**kwargs):
-        raise urllib.error.URLError("no network")
-
-    monkeypatch.setattr(sklearn.datasets, "fetch_20newsgroups", offline)
-    with pytest.raises(DatasetNotFoundError) as info:
-        load_20newsgroups("test", data_dir=tmp_path)
-    message = str(info.value)
-    assert str(tmp_path / "20news-bydate.tar.gz") in message
-    assert "no network" in message
-    assert isinstance(info.value.__cause__, urllib.error.URLError)
-
-
 # --------------------------------------------------------------------------- livedoor fake
 
 
@@ -351,51 +306,6 @@ def test_livedoor_fake(livedoor_dir):
     assert bunch.data == LIVEDOOR_TEXTS  # URL and date lines dropped
     assert bunch.target_names == ["cat-a", "peachy"]
     assert bunch.target.tolist() == [0, 0, 1]
-
-
-def _fake_urlopen(payload: bytes, calls: list):
-    def urlopen(url, timeout=None):
-        calls.append(url)
-        return io.BytesIO(payload)
-
-    return urlopen
-
-
-def test_livedoor_download_is_cached(tmp_path, isolated_env, monkeypatch):
-    cache = tmp_path / "cache"
-    monkeypatch.setenv(datasets.ENV_VAR, str(cache))
-    calls: list[str] = []
-    monkeypatch.setattr(urllib.request, "urlopen", _fake_urlopen(tar_bytes(FAKE_LIVEDOOR), calls))
-
-    bunch = load_livedoor(data_dir=tmp_path / "empty")
-    assert calls == ["https://www.rondhuit.com/download/ldcc-20140209.tar.gz"]
-    assert bunch.ids == LIVEDOOR_IDS and bunch.data == LIVEDOOR_TEXTS
-    assert sorted(p.name for p in cache.iterdir()) == ["ldcc-20140209.tar.gz"]  # no .part left
-
-    again = load_livedoor(data_dir=tmp_path / "empty")
-    assert len(calls) == 1  # served from the cache
-    assert again.ids == LIVEDOOR_IDS
-
-
-@pytest.mark.parametrize(
-    "failure", ["network", "not-a-tarball"], ids=["network-error", "html-error-page"]
-)
-def test_livedoor_download_failure_leaves_nothing(tmp_path, isolated_env, monkeypatch, failure):
-    cache = tmp_path / "cache"
-    monkeypatch.setenv(datasets.ENV_VAR, str(cache))
-    if failure == "network":
-
-        def urlopen(url, timeout=None):
-            raise urllib.error.URLError("offline")
-
-    else:
-        urlopen = _fake_urlopen(b"<html>503</html>", [])
-    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
-
-    with pytest.raises(DatasetNotFoundError, match="Download failed") as info:
-        load_livedoor(data_dir=tmp_path / "empty")
-    assert "rondhuit.com" in str(info.value)
-    assert not cache.exists() or list(cache.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- Reuters fake
@@ -472,28 +382,28 @@ def test_default_data_dir_is_next_to_the_project():
 
 
 @pytest.mark.parametrize(
-    ("load", "expected_paths", "route"),
+    ("key", "load", "expected_paths"),
     [
         (
+            "20ng",
             lambda d: load_20newsgroups("train", data_dir=d, download_if_missing=False),
             ["20news-bydate.tar.gz", "20news-bydate-train", "20news_home"],
-            "fetch_20newsgroups",
         ),
         (
+            "livedoor",
             lambda d: load_livedoor(data_dir=d, download_if_missing=False),
             ["ldcc.tar.gz", "ldcc-20140209.tar.gz", "text"],
-            "ldcc-20140209.tar.gz",
         ),
         (
-            lambda d: load_reuters("train", data_dir=d),
-            ["reuters21578-apte-nltk.tar.gz", "reuters", "corpora/reuters.zip"],
-            "nltk.download('reuters')",
+            "reuters",
+            lambda d: load_reuters("train", data_dir=d, download_if_missing=False),
+            ["reuters21578-apte-nltk.tar.gz", "reuters", "reuters.zip", "corpora/reuters.zip"],
         ),
     ],
     ids=["20ng", "livedoor", "reuters"],
 )
-def test_not_found_message_lists_places(
-    tmp_path, isolated_env, monkeypatch, load, expected_paths, route
+def test_not_found_message_lists_places_and_says_what_would_be_downloaded(
+    tmp_path, isolated_env, monkeypatch, key, load, expected_paths
 ):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -504,13 +414,17 @@ def test_not_found_message_lists_places(
     message = str(info.value)
     for rel in expected_paths:
         assert str(empty / rel) in message
-    assert "--data-dir" in message and "SCDV_DATA" in message and route in message
+    assert "--data-dir" in message and "SCDV_DATA" in message
+    spec = datasets._DOWNLOADS[key]
+    # The hint names the URL and the cache file a download would create.
+    assert spec.url in message and str(empty / spec.filename) in message
+    assert "not downloaded" not in message
     assert len(info.value.places) >= len(expected_paths)
 
 
 def test_not_found_without_any_data_dir(isolated_env):
     with pytest.raises(DatasetNotFoundError) as info:
-        load_reuters("test")
+        load_reuters("test", download_if_missing=False)
     message = str(info.value)
     assert "SCDV_DATA: not set" in message
     assert str(isolated_env / "no-shared-data") in message
@@ -538,3 +452,359 @@ def test_load_dataset_rejects_unknown_names(tmp_path):
         load_dataset("imdb", "train", data_dir=tmp_path)
     with pytest.raises(ValueError, match="subset"):
         load_dataset("livedoor", "dev", data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 answering GET /<name> from ``responses``.
+
+    Every request's name is recorded in ``requests``. Unknown names get a 404 page.
+    """
+
+    def __init__(self) -> None:
+        self.responses: dict[str, tuple[int, str, bytes, int]] = {}
+        self.requests: list[str] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                name = self.path.lstrip("/")
+                owner.requests.append(name)
+                default = (404, "text/html", b"<html><body>404 Not Found</body></html>", 0)
+                status, content_type, body, length = owner.responses.get(name, default)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                # A declared length above len(body) imitates a connection that drops.
+                self.send_header("Content-Length", str(max(length, len(body))))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args) -> None:
+                pass  # keep the test output clean
+
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client that gives up mid-body is expected here
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/{name}"
+
+    def offer(self, name: str, body: bytes, *, status: int = 200,
+              content_type: str = "application/octet-stream", length: int = 0) -> str:
+        self.responses[name] = (status, content_type, body, length)
+        return self.url(name)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def server():
+    local = LocalServer()
+    yield local
+    local.close()
+
+
+@pytest.fixture
+def cache(tmp_path, isolated_env, monkeypatch):
+    """An empty download cache at tmp_path/cache (via SCDV_DATA); nothing else is found."""
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def empty_dir(tmp_path):
+    (tmp_path / "empty").mkdir()
+    return tmp_path / "empty"
+
+
+def cached_files(cache: Path) -> list[str]:
+    """Every file under the cache, relative to it (empty when the cache does not exist)."""
+    return sorted(str(p.relative_to(cache)) for p in cache.rglob("*")) if cache.exists() else []
+
+
+def sha256_hex(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def point_registry_at(monkeypatch, key: str, url: str, sha256: str | None = None) -> None:
+    """Make corpus ``key`` download from ``url``; a published checksum becomes ``sha256``."""
+    spec = datasets._DOWNLOADS[key]
+    changes = {"url": url}
+    if spec.sha256 is not None:
+        changes["sha256"] = sha256
+    monkeypatch.setitem(datasets._DOWNLOADS, key, dataclasses.replace(spec, **changes))
+
+
+def serve_corpus(server, monkeypatch, key: str, payload: bytes, **response) -> str:
+    """Offer ``payload`` as corpus ``key``'s published archive (checksum: its own digest)."""
+    url = server.offer(f"published/{key}", payload, **response)
+    point_registry_at(monkeypatch, key, url, sha256_hex(payload))
+    return url
+
+
+def fake_archive(key: str) -> bytes:
+    if key == "reuters":  # NLTK publishes a zip
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for rel, payload in sorted(FAKE_REUTERS.items()):
+                archive.writestr(rel, payload)
+        return buffer.getvalue()
+    return tar_bytes(FAKE_20NG if key == "20ng" else FAKE_LIVEDOOR)
+
+
+FAKE_IDS = {
+    "20ng": TRAIN_IDS + TEST_IDS,
+    "livedoor": LIVEDOOR_IDS,
+    "reuters": ["training/2", "training/10", "test/5"],
+}
+CORPORA = ["20ng", "livedoor", "reuters"]
+
+
+@pytest.fixture(scope="module")
+def shared_data():
+    """The shared data directory, resolved before any test isolates the environment."""
+    return resolve_data_dir()
+
+
+def nltk_style_zip(tarball: Path, target: Path) -> bytes:
+    """Repack the shared Reuters tarball as NLTK's reuters.zip (members ``reuters/...``)."""
+    # Stored, not deflated: the loader reads both alike and this keeps the test fast.
+    with tarfile.open(tarball, "r:gz") as tar, zipfile.ZipFile(target, "w") as out:
+        for member in tar:
+            if member.isfile():
+                out.writestr(member.name, tar.extractfile(member).read())
+    return target.read_bytes()
+
+
+REAL = {
+    # key: (shared tarball, documents per top-level folder of the ids, number of classes)
+    "20ng": (
+        "20news-bydate.tar.gz",
+        {"20news-bydate-train": 11314, "20news-bydate-test": 7532},
+        20,
+    ),
+    "livedoor": ("ldcc.tar.gz", {"text": 7367}, 9),
+    "reuters": ("reuters21578-apte-nltk.tar.gz", {"training": 7769, "test": 3019}, 90),
+}
+
+
+@pytest.mark.parametrize("key", CORPORA)
+def test_download_of_the_real_corpus_yields_its_counts_and_caches_only_the_archive(
+    key, shared_data, server, cache, empty_dir, tmp_path, monkeypatch
+):
+    tarball, per_folder, n_classes = REAL[key]
+    if shared_data is None or not (shared_data / tarball).is_file():
+        pytest.skip(f"{tarball} is not in the shared data directory ({shared_data})")
+    if key == "reuters":
+        payload = nltk_style_zip(shared_data / tarball, tmp_path / "reuters.zip")
+    else:
+        payload = (shared_data / tarball).read_bytes()
+    # For 20 Newsgroups the published digest is replaced by the repacked tarball's own.
+    serve_corpus(server, monkeypatch, key, payload)
+
+    bunch = load_dataset(key, "all", data_dir=empty_dir)
+    assert Counter(doc_id.split("/")[0] for doc_id in bunch.ids) == per_folder
+    assert len(bunch.data) == len(bunch.target) == sum(per_folder.values())
+    assert len(bunch.target_names) == n_classes
+    assert server.requests == [f"published/{key}"]
+    filename = datasets._DOWNLOADS[key].filename
+    assert cached_files(cache) == [filename]  # no .part left beside it
+    assert sha256_hex((cache / filename).read_bytes()) == sha256_hex(payload)
+
+
+@pytest.mark.parametrize("key", CORPORA)
+def test_second_load_reads_the_cache_without_contacting_the_server(
+    key, server, cache, empty_dir, monkeypatch
+):
+    serve_corpus(server, monkeypatch, key, fake_archive(key))
+    first = load_dataset(key, "all", data_dir=empty_dir)
+    second = load_dataset(key, "all", data_dir=empty_dir)
+    assert first.ids == second.ids == FAKE_IDS[key]
+    assert len(server.requests) == 1
+    assert cached_files(cache) == [datasets._DOWNLOADS[key].filename]
+
+
+@pytest.mark.parametrize("key", CORPORA)
+def test_no_download_is_attempted_when_download_if_missing_is_false(
+    key, server, cache, empty_dir, monkeypatch
+):
+    url = serve_corpus(server, monkeypatch, key, fake_archive(key))
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset(key, "all", data_dir=empty_dir, download_if_missing=False)
+    assert server.requests == []
+    assert cached_files(cache) == []
+    assert url in str(info.value)  # the hint says where a download would come from
+
+
+@pytest.mark.parametrize("key", CORPORA)
+def test_a_local_copy_is_read_without_contacting_the_server(
+    key, server, cache, tmp_path, monkeypatch
+):
+    serve_corpus(server, monkeypatch, key, fake_archive(key))
+    data = write_tree(tmp_path / "data", {**FAKE_20NG, **FAKE_LIVEDOOR, **FAKE_REUTERS})
+    assert load_dataset(key, "all", data_dir=data).ids == FAKE_IDS[key]
+    assert server.requests == [] and cached_files(cache) == []
+
+
+def test_checksum_mismatch_is_refused_naming_both_digests_and_caches_nothing(
+    server, cache, empty_dir, monkeypatch
+):
+    payload = fake_archive("20ng")
+    url = server.offer("published/20ng", payload)
+    expected = "0" * 64
+    point_registry_at(monkeypatch, "20ng", url, sha256=expected)
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_20newsgroups("train", data_dir=empty_dir)
+    message = str(info.value)
+    assert "checksum mismatch" in message
+    assert expected in message and sha256_hex(payload) in message
+    assert url in message
+    assert cached_files(cache) == []
+
+
+HTML_PAGE = b"<!DOCTYPE html><html><body>Service Unavailable</body></html>"
+
+
+@pytest.mark.parametrize("key", CORPORA)
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        ("unreachable", "Connection refused"),
+        ("http-404", "HTTP Error 404"),
+        ("html-page", "not a"),
+        ("cut-short", "closed after"),
+    ],
+)
+def test_a_failed_download_leaves_nothing_in_the_cache(
+    key, failure, expected, server, cache, empty_dir, monkeypatch
+):
+    url = datasets._DOWNLOADS[key].url  # by default a closed port
+    if failure == "http-404":
+        url = server.url("no-such-file")
+    elif failure == "html-page":
+        url = server.offer("page", HTML_PAGE, content_type="text/html")
+    elif failure == "cut-short":
+        payload = fake_archive(key)
+        url = server.offer("half", payload[: len(payload) // 2], length=len(payload))
+    point_registry_at(monkeypatch, key, url, sha256=sha256_hex(fake_archive(key)))
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset(key, "all", data_dir=empty_dir)
+    message = str(info.value)
+    assert f"Download from {url} failed" in message and expected in message
+    assert cached_files(cache) == []
+    assert not cache.exists()  # the folder made for the download is gone too
+
+
+def test_an_interrupted_download_leaves_nothing_behind(server, cache, empty_dir, monkeypatch):
+    class InterruptedBar:
+        """Stands in for tqdm: Ctrl-C arrives once the first chunk is on disk."""
+
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return False
+
+        def update(self, n):
+            assert any(p.suffix == ".part" for p in cache.iterdir())
+            raise KeyboardInterrupt
+
+    serve_corpus(server, monkeypatch, "livedoor", fake_archive("livedoor"))
+    monkeypatch.setattr(datasets, "tqdm", InterruptedBar)
+    with pytest.raises(KeyboardInterrupt):
+        load_livedoor(data_dir=empty_dir)
+    assert not cache.exists()
+
+
+def test_progress_is_shown_in_bytes_and_only_on_a_terminal(server, cache, empty_dir, monkeypatch):
+    bars = []
+
+    class RecordingBar:
+        def __init__(self, **kwargs):
+            self.kwargs, self.count = kwargs, 0
+            bars.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return False
+
+        def update(self, n):
+            self.count += n
+
+    payload = fake_archive("reuters")
+    serve_corpus(server, monkeypatch, "reuters", payload)
+    monkeypatch.setattr(datasets, "tqdm", RecordingBar)
+    load_reuters("train", data_dir=empty_dir)
+    (bar,) = bars
+    assert bar.kwargs["unit"] == "B" and bar.kwargs["disable"] is None
+    assert bar.kwargs["total"] == bar.count == len(payload)
+
+
+@pytest.mark.parametrize("key", ["livedoor", "reuters"])
+def test_download_without_a_published_checksum_logs_its_sha256(
+    key, server, cache, empty_dir, monkeypatch, caplog
+):
+    assert datasets._DOWNLOADS[key].sha256 is None
+    payload = fake_archive(key)
+    serve_corpus(server, monkeypatch, key, payload)
+    with caplog.at_level(logging.INFO, logger=datasets.__name__):
+        load_dataset(key, "all", data_dir=empty_dir)
+    assert sha256_hex(payload) in caplog.text
+
+
+def _with_bad_gzip_crc(payload: bytes) -> bytes:
+    # The gzip trailer is CRC32 then size; only reading to the end notices the CRC.
+    damaged = bytearray(payload)
+    damaged[-8] ^= 0xFF
+    return bytes(damaged)
+
+
+def _zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for rel, payload in files.items():
+            archive.writestr(rel, payload)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("key", "payload", "expected"),
+    [
+        ("livedoor", _with_bad_gzip_crc(tar_bytes(FAKE_LIVEDOOR)), "damaged"),
+        ("livedoor", tar_bytes({"ldcc/README.txt": b"moved\n"}), "no text/ folder"),
+        ("reuters", _zip_of({"corpora/reuters/cats.txt": b"x\n"}), "no reuters/ folder"),
+    ],
+    ids=["bad-gzip-crc", "tarball-without-text", "zip-without-reuters"],
+)
+def test_download_without_a_checksum_must_be_an_archive_the_loader_can_read(
+    key, payload, expected, server, cache, empty_dir, monkeypatch
+):
+    serve_corpus(server, monkeypatch, key, payload)
+    with pytest.raises(DatasetNotFoundError, match=expected):
+        load_dataset(key, "all", data_dir=empty_dir)
+    assert cached_files(cache) == []
+
+
+def test_classify_downloads_a_corpus_missing_locally(server, cache, empty_dir, monkeypatch):
+    from pipelines import classify
+
+    serve_corpus(server, monkeypatch, "reuters", fake_archive("reuters"))
+    corpus, splits, target_names, _ = classify._load("reuters", str(empty_dir), False, None, 0)
+    assert corpus["ids"] == FAKE_IDS["reuters"]
+    assert [len(train) for train, _ in splits] == [2]
+    assert target_names == ["acq", "corn", "earn"]
+    assert len(server.requests) == 1  # the test split is read from the cache
