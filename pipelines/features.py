@@ -48,7 +48,7 @@ from sklearn.preprocessing import normalize
 
 import scdv
 from scdv import SCDV
-from scdv.clustering import sparsify_posteriors
+from scdv.clustering import cut_posteriors
 from scdv.word_vectors import average_word_vectors
 
 from .tokens import hash_tokens
@@ -67,6 +67,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd")
+#: The methods whose features come from a fitted SCDV model.
+SCDV_METHODS = ("scdv", "w2v-avg", "stacking", "scdv-svd")
 #: Columns of ``scdv-svd``: 2,000, a sixth of the paper's 12,000; a smaller
 #: SCDV (as in quick runs) is cut to a sixth of its columns likewise.
 SVD_DIMENSION = 2000
@@ -271,11 +273,8 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         if not pointer.is_file():
             pointer.write_text(path.name + "\n")
     if wanted != _AFTER_THE_MIXTURE:
-        if wanted["cluster_proba_threshold"] is not None:
-            # What fit does with these parameters, on the same mixture.
-            model.word_cluster_proba_ = sparsify_posteriors(
-                model.word_cluster_proba_, wanted["cluster_proba_threshold"],
-                wanted["renormalize_proba"])
+        # What fit does with these parameters, on the same mixture.
+        model.word_cluster_proba_ = cut_posteriors(model.word_cluster_proba_, wanted)
         model.set_params(**wanted).refit_threshold(train_tokens)
     return model, seconds, path
 
@@ -345,6 +344,82 @@ def _density(X) -> float:
     return float(np.count_nonzero(X)) / max(1, X.size)
 
 
+def _scdv_features(method, train_tokens, test_tokens, all_tokens, *, protocol, params, l2,
+                   power, cache_dir, seed, info):
+    """SCDV (or averaged word2vec) features: ``(X_train, X_test, fit s, vectorise s)``.
+
+    Facts about the model go into ``info``; the fit time is 0 when the model
+    came from the cache.
+    """
+    fit_docs = list(train_tokens)
+    if protocol == "transductive":
+        fit_docs = (list(all_tokens) if all_tokens is not None
+                    else fit_docs + list(test_tokens))
+    model, seconds, path = fit_scdv_cached(fit_docs, params, cache_dir)
+    info["scdv_cache_hit"] = seconds is None
+    info["scdv_model_file"] = str(path) if path is not None else None
+    info["scdv_vocabulary_size"] = len(model.vocabulary_)
+    info["scdv_threshold"] = float(model.threshold_)
+    start = time.perf_counter()
+    if method == "w2v-avg":
+        Xtr, Xte = w2v_average(model, train_tokens), w2v_average(model, test_tokens)
+    else:
+        Xtr, Xte = model.transform(train_tokens), model.transform(test_tokens)
+        if l2:
+            Xtr, Xte = normalize(Xtr), normalize(Xte)
+        if power is not None:
+            normalizer = scdv.PowerNormalizer(power=power)
+            Xtr, Xte = normalizer.fit_transform(Xtr), normalizer.transform(Xte)
+        info["scdv_density"] = _density(Xtr)
+        if method == "scdv-svd":
+            Xtr, Xte = _reduce(Xtr, Xte, seed, info)
+    return Xtr, Xte, seconds if seconds is not None else 0.0, time.perf_counter() - start
+
+
+def _doc2vec_features(train_tokens, test_tokens, *, protocol, seed, params):
+    """PV-DBOW features: ``(X_train, X_test, seconds)``."""
+    from .doc2vec import doc2vec_features
+
+    start = time.perf_counter()
+    if protocol == "transductive":
+        # Test documents are trained on too (never their labels).
+        X_all, _ = doc2vec_features(list(train_tokens) + list(test_tokens), [],
+                                    seed=seed, params=params)
+        Xtr, Xte = X_all[:len(train_tokens)], X_all[len(train_tokens):]
+    else:
+        Xtr, Xte = doc2vec_features(train_tokens, test_tokens, seed=seed, params=params)
+    return Xtr, Xte, time.perf_counter() - start
+
+
+def _tfidf_features(train_texts, test_texts, all_texts, *, language, protocol, info):
+    """TF-IDF features of the raw texts: ``(X_train, X_test, seconds)``."""
+    start = time.perf_counter()
+    vec = make_tfidf(language)
+    if protocol == "transductive":
+        vec.fit(list(all_texts) if all_texts is not None
+                else list(train_texts) + list(test_texts))
+        Xtr = vec.transform(train_texts)
+    else:
+        Xtr = vec.fit_transform(train_texts)
+    Xte = vec.transform(test_texts)
+    seconds = time.perf_counter() - start
+    info["tfidf_features"] = len(vec.vocabulary_)
+    return Xtr, Xte, seconds
+
+
+def _side_by_side(parts):
+    """``(X_train, X_test, blocks)``: the parts' columns side by side, and where each is."""
+    blocks, offset = {}, 0
+    for name, Xtr, _ in parts:
+        blocks[name] = (offset, offset + Xtr.shape[1])
+        offset += Xtr.shape[1]
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2], blocks
+    X_train = sp.hstack([Xtr for _, Xtr, _ in parts], format="csr", dtype=np.float32)
+    X_test = sp.hstack([Xte for _, _, Xte in parts], format="csr", dtype=np.float32)
+    return X_train, X_test, blocks
+
+
 def build_features(
     method: str,
     *,
@@ -406,78 +481,23 @@ def build_features(
         raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
     timings: dict[str, float] = {}
     info: dict = {}
-    parts_train, parts_test, names = [], [], []
-
-    if method in ("scdv", "w2v-avg", "stacking", "scdv-svd"):
-        fit_docs = list(train_tokens)
-        if protocol == "transductive":
-            fit_docs = (list(all_tokens) if all_tokens is not None
-                        else fit_docs + list(test_tokens))
-        model, seconds, path = fit_scdv_cached(fit_docs, scdv_params or {}, cache_dir)
-        timings["fit_scdv"] = seconds if seconds is not None else 0.0
-        info["scdv_cache_hit"] = seconds is None
-        info["scdv_model_file"] = str(path) if path is not None else None
-        info["scdv_vocabulary_size"] = len(model.vocabulary_)
-        info["scdv_threshold"] = float(model.threshold_)
-        start = time.perf_counter()
-        if method == "w2v-avg":
-            Xtr, Xte = w2v_average(model, train_tokens), w2v_average(model, test_tokens)
-        else:
-            Xtr, Xte = model.transform(train_tokens), model.transform(test_tokens)
-            if scdv_l2:
-                Xtr, Xte = normalize(Xtr), normalize(Xte)
-            if scdv_power is not None:
-                power = scdv.PowerNormalizer(power=scdv_power)
-                Xtr, Xte = power.fit_transform(Xtr), power.transform(Xte)
-            info["scdv_density"] = _density(Xtr)
-            if method == "scdv-svd":
-                Xtr, Xte = _reduce(Xtr, Xte, seed, info)
-        timings["vectorize"] = time.perf_counter() - start
-        parts_train.append(Xtr)
-        parts_test.append(Xte)
-        names.append("scdv" if method != "w2v-avg" else "w2v-avg")
-
+    parts = []  # (block name, train matrix, test matrix)
+    if method in SCDV_METHODS:
+        Xtr, Xte, timings["fit_scdv"], timings["vectorize"] = _scdv_features(
+            method, train_tokens, test_tokens, all_tokens, protocol=protocol,
+            params=scdv_params or {}, l2=scdv_l2, power=scdv_power, cache_dir=cache_dir,
+            seed=seed, info=info)
+        parts.append(("w2v-avg" if method == "w2v-avg" else "scdv", Xtr, Xte))
     if method == "doc2vec":
-        from .doc2vec import doc2vec_features
-
-        start = time.perf_counter()
-        if protocol == "transductive":
-            # Test documents are trained on too (never their labels).
-            X_all, _ = doc2vec_features(list(train_tokens) + list(test_tokens), [],
-                                        seed=seed, params=doc2vec_params)
-            Xtr, Xte = X_all[:len(train_tokens)], X_all[len(train_tokens):]
-        else:
-            Xtr, Xte = doc2vec_features(train_tokens, test_tokens, seed=seed,
-                                        params=doc2vec_params)
-        timings["fit"] = time.perf_counter() - start
-        parts_train.append(Xtr)
-        parts_test.append(Xte)
-        names.append("doc2vec")
-
+        Xtr, Xte, timings["fit"] = _doc2vec_features(train_tokens, test_tokens,
+                                                     protocol=protocol, seed=seed,
+                                                     params=doc2vec_params)
+        parts.append(("doc2vec", Xtr, Xte))
     if method in ("tfidf", "stacking"):
-        start = time.perf_counter()
-        vec = make_tfidf(language)
-        if protocol == "transductive":
-            vec.fit(list(all_texts) if all_texts is not None
-                    else list(train_texts) + list(test_texts))
-            Xtr = vec.transform(train_texts)
-        else:
-            Xtr = vec.fit_transform(train_texts)
-        Xte = vec.transform(test_texts)
-        timings["vectorize"] = timings.get("vectorize", 0.0) + time.perf_counter() - start
-        info["tfidf_features"] = len(vec.vocabulary_)
-        parts_train.append(Xtr)
-        parts_test.append(Xte)
-        names.append("tfidf")
-
-    blocks, offset = {}, 0
-    for name, part in zip(names, parts_train):
-        blocks[name] = (offset, offset + part.shape[1])
-        offset += part.shape[1]
-    if len(parts_train) == 1:
-        X_train, X_test = parts_train[0], parts_test[0]
-    else:
-        X_train = sp.hstack(parts_train, format="csr", dtype=np.float32)
-        X_test = sp.hstack(parts_test, format="csr", dtype=np.float32)
+        Xtr, Xte, seconds = _tfidf_features(train_texts, test_texts, all_texts,
+                                            language=language, protocol=protocol, info=info)
+        timings["vectorize"] = timings.get("vectorize", 0.0) + seconds
+        parts.append(("tfidf", Xtr, Xte))
+    X_train, X_test, blocks = _side_by_side(parts)
     info["n_features"] = int(X_train.shape[1])
     return FeatureSet(X_train, X_test, blocks=blocks, timings=timings, info=info)

@@ -14,6 +14,7 @@ from ._version import __version__
 from .clustering import GMMSoftClusterer
 from .composite import (
     SCDV,
+    WordTopicSum,
     composite_document_vectors,
     fit_scdv,
     load,
@@ -39,6 +40,7 @@ __all__ = [
     "ScdvError",
     "SparseThreshold",
     "TextTokenizer",
+    "WordTopicSum",
     "WordVectorsError",
     "__version__",
     "composite_document_vectors",

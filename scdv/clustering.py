@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_choice, check_number, seed_from
+from ._validation import seed_from
+from .word_state import looks_like_tokens, staged_state
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GMMSoftClusterer", "soft_cluster_words", "sparsify_posteriors", "COVARIANCE_TYPES"]
+__all__ = ["COVARIANCE_TYPES", "GMMSoftClusterer", "cut_posteriors", "soft_cluster_words",
+           "sparsify_posteriors"]
 
 COVARIANCE_TYPES = ("tied", "full", "diag", "spherical")
 
@@ -138,11 +141,35 @@ def sparsify_posteriors(proba, threshold, renormalize=False):
     return out
 
 
+def cut_posteriors(proba, params):
+    """The SCDV-MS cut that ``params`` asks for (none when it is unset).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (V, K)
+    params : mapping
+        ``cluster_proba_threshold`` (None: no cut) and ``renormalize_proba``.
+
+    Returns
+    -------
+    ndarray of shape (V, K)
+    """
+    if params["cluster_proba_threshold"] is None:
+        return proba
+    return sparsify_posteriors(proba, params["cluster_proba_threshold"],
+                               params["renormalize_proba"])
+
+
 class GMMSoftClusterer(TransformerMixin, BaseEstimator):
     """Soft-cluster vectors with a Gaussian mixture: X -> p(C_k | x) (SCDV stage 2).
 
     A numeric transformer: ``fit`` takes a (n_words, d) matrix of word vectors,
     ``transform`` returns the (n, K) posterior of each row.
+
+    In a staged SCDV pipeline (see :mod:`scdv.word_state`) it takes the
+    output of :class:`SGNSWord2Vec` instead: it fits on the vocabulary's word
+    vectors, not on the documents, and passes on p(C_k | w) of every word
+    with the documents' tokens, for :class:`WordTopicSum`.
 
     Parameters
     ----------
@@ -153,7 +180,12 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
         EM iterations (the paper's value).
     n_init : int, default=1
     reg_covar : float, default=1e-6
-    random_state : int or None, default=None
+    cluster_proba_threshold : float or None, default=None
+        SCDV-MS: posteriors below it become 0, a row's largest kept (see
+        :func:`sparsify_posteriors`).
+    renormalize_proba : bool, default=False
+        Rescale what the cut leaves to sum to 1.
+    random_state : int, RandomState or None, default=None
     verbose : int, default=0
 
     Attributes
@@ -175,6 +207,18 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
     (40, 2)
     """
 
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "cluster_proba_threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "renormalize_proba": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         *,
@@ -183,6 +227,8 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
         max_iter=50,
         n_init=1,
         reg_covar=1e-6,
+        cluster_proba_threshold=None,
+        renormalize_proba=False,
         random_state=None,
         verbose=0,
     ):
@@ -191,18 +237,33 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_init = n_init
         self.reg_covar = reg_covar
+        self.cluster_proba_threshold = cluster_proba_threshold
+        self.renormalize_proba = renormalize_proba
         self.random_state = random_state
         self.verbose = verbose
 
+    def _vectors(self, X, reset):
+        state = staged_state(X)
+        if state is not None:
+            state.require(type(self).__name__, "word_vectors")
+            X = state.word_vectors
+        elif looks_like_tokens(X):
+            raise ValueError(
+                "GMMSoftClusterer clusters word vectors, and got token lists: put "
+                "SGNSWord2Vec() before it.")
+        return state, validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the mixture on the rows of ``X``.
+        """Fit the mixture on the rows of ``X`` (or on the words of staged documents).
 
         Returns
         -------
         self : GMMSoftClusterer
         """
-        validate_gmm_params(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        _, X = self._vectors(X, reset=True)
+        if X.shape[0] < self.n_components:
+            raise ValueError(too_few_words_message(X.shape[0], self.n_components))
         self.gmm_, _ = soft_cluster_words(
             X,
             n_components=self.n_components,
@@ -218,15 +279,18 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Posterior p(C_k | x) of each row.
+        """Posterior p(C_k | x) of each row, after the SCDV-MS cut when it is set.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
+            Or, for staged documents, a :class:`scdv.word_state.WordTopicState`
+            that carries p(C_k | w) of every vocabulary word.
         """
         check_is_fitted(self, "gmm_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.gmm_.predict_proba(X)
+        state, X = self._vectors(X, reset=False)
+        proba = cut_posteriors(self.gmm_.predict_proba(X), self.get_params())
+        return proba if state is None else state.with_state(word_cluster_proba=proba)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``gmmsoftclusterer0`` ... of the K posteriors."""
@@ -234,13 +298,3 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
         return np.asarray(
             [f"gmmsoftclusterer{k}" for k in range(self.n_components)], dtype=object
         )
-
-
-def validate_gmm_params(est):
-    """Check the clustering parameters of ``est``."""
-    check_number(est.n_components, "n_components", kind=numbers.Integral, low=1)
-    check_choice(est.covariance_type, "covariance_type", COVARIANCE_TYPES)
-    check_number(est.max_iter, "max_iter", kind=numbers.Integral, low=1)
-    check_number(est.n_init, "n_init", kind=numbers.Integral, low=1)
-    check_number(est.reg_covar, "reg_covar", low=0)
-    check_number(est.verbose, "verbose", kind=numbers.Integral, low=0)

@@ -7,36 +7,39 @@ Plain functions hold the algorithm (:func:`composite_document_vectors`,
 from __future__ import annotations
 
 import logging
-import numbers
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from numbers import Integral, Real
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, persistence
 from ._progress import progress_bar
-from ._validation import (
-    check_choice,
-    check_documents,
-    check_number,
-    check_token_documents,
-    seed_from,
-)
+from ._validation import check_documents, check_token_documents, seed_from
 from .clustering import COVARIANCE_TYPES, too_few_words_message
 from .fit_steps import count_words, learn_posteriors, learn_word_vectors
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
 from .weighting import TokenIds, count_matrix, count_texts, smooth_idf, term_weights
-from .word_vectors import load_word_vectors, validate_word2vec_params
+from .word_state import staged_state
+from .word_vectors import WORD2VEC_CONSTRAINTS, load_word_vectors
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCDV", "composite_document_vectors", "fit_scdv", "load", "save",
-           "word_topic_vectors"]
+__all__ = ["SCDV", "WordTopicSum", "composite_document_vectors", "fit_scdv", "load",
+           "save", "word_topic_vectors"]
 
 
 def word_topic_vectors(word_vectors, word_cluster_proba, idf):
@@ -82,6 +85,11 @@ class _Kernel:
 
     def __init__(self, word_vectors, word_cluster_proba, idf, keep=KEEP_POSTERIOR,
                  tolerance=TOLERANCE, sublinear_tf=False):
+        lengths = [len(word_vectors), len(word_cluster_proba), len(idf)]
+        if len(set(lengths)) > 1:
+            raise ValueError(
+                "word_vectors, word_cluster_proba and idf must have a row per word; got "
+                f"{', '.join(map(str, lengths))} rows.")
         # Accumulation is in float64 and only the output is rounded to
         # float32. float32 word vectors (SCDV's own) stay float32: widening
         # them is exact, and half the bytes per word read are half the
@@ -110,6 +118,12 @@ class _Kernel:
         self.n_exact = 0  # documents that took the exact path (a diagnostic)
 
     def _call(self, mode, counts, threshold, stats, first_doc, out):
+        # The compiled code trusts every column index: check them, once a batch.
+        if counts.shape[1] != len(self.idf) or (
+                counts.nnz and (counts.indices.min() < 0
+                                or counts.indices.max() >= len(self.idf))):
+            raise ValueError(f"Counts of {counts.shape[1]} columns do not fit a model of "
+                             f"{len(self.idf)} words.")
         next_doc, n_exact = _kernels.composite_vectors_kernel(
             mode,
             counts.indptr.astype(np.int64, copy=False),
@@ -432,6 +446,47 @@ _MODEL_ARRAYS = {
 }
 
 
+#: Slack of the checks on loaded arrays: float32 vectors are unit length to
+#: about 1e-7, posteriors sum to 1 to about 1e-12.
+_LOAD_TOLERANCE = 1e-4
+
+
+def _check_fitted_arrays(path, vectors, proba, idf):
+    """Refuse arrays no fit can produce, before the kernel trusts them."""
+    if np.any(idf <= 0):
+        persistence.fail(path, "'idf' has zero or negative weights; smoothed idf is at least 1.")
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    if np.any(norms > 1 + _LOAD_TOLERANCE):
+        persistence.fail(path, "'word_vectors' rows are longer than 1; SCDV keeps unit "
+                               "vectors.")
+    if proba.size and (proba.min() < 0 or proba.max() > 1):
+        persistence.fail(path, "'word_cluster_proba' has values outside [0, 1].")
+    sums = proba.sum(axis=1)
+    if np.any(sums > 1 + _LOAD_TOLERANCE) or np.any(sums <= 0):
+        # The SCDV-MS cut may leave less than 1 (a word's largest is always kept).
+        persistence.fail(path, "'word_cluster_proba' rows do not sum to at most 1 with "
+                               "some mass.")
+
+
+#: Held while a fitted state is replaced or read whole (see SCDV._publish).
+_PUBLISHING = threading.Lock()
+
+
+def _check_vocabulary(vocabulary, arrays):
+    """Refuse a vocabulary whose rows the kernel would read out of bounds."""
+    n_words = len(vocabulary)
+    if len(arrays[0]) != n_words:
+        raise ValueError(
+            f"The fitted state is inconsistent: {n_words} vocabulary words and "
+            f"{len(arrays[0])} word vectors. Fit again, or restore them together.")
+    rows = np.fromiter(vocabulary.values(), dtype=np.int64, count=n_words)
+    if n_words and (rows.min() < 0 or rows.max() >= n_words
+                    or len(np.unique(rows)) != n_words):
+        raise ValueError(
+            "vocabulary_ must map its words to the rows 0 .. V-1, each once; "
+            "fit again, or restore the vocabulary.")
+
+
 def _same_value(a, b):
     if a is b:
         return True
@@ -698,29 +753,36 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self):
-        validate_word2vec_params(self)
-        make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
-        check_number(self.n_components, "n_components", kind=numbers.Integral, low=1)
-        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        check_number(self.gmm_max_iter, "gmm_max_iter", kind=numbers.Integral, low=1)
-        check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
-        check_number(self.batch_size, "batch_size", kind=numbers.Integral, low=1)
-        if self.n_jobs != -1:
-            check_number(self.n_jobs, "n_jobs", kind=numbers.Integral, low=1, allow_none=True)
-        check_number(self.cluster_proba_threshold, "cluster_proba_threshold", low=0,
-                     high=1, allow_none=True)
-        for name in ("renormalize_proba", "sublinear_tf"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"The '{name}' parameter must be True or False; "
-                                 f"got {value!r}.")
+    _parameter_constraints = {
+        "tokenizer": [StrOptions({"english", "janome"}), callable, None],
+        "stop_words": [list, tuple, set, frozenset, None],
+        "pos": [list, tuple, None],
+        **WORD2VEC_CONSTRAINTS,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "gmm_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "sparsity_percentage": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
+        "word_vectors": "no_validation",  # checked by load_word_vectors, with advice
+        "cluster_proba_threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "renormalize_proba": ["boolean"],
+        "sublinear_tf": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def _check_transform_params(self):
+        # Fitting validates every parameter; these may change after it.
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in TRANSFORM_PARAMS},
+            {name: getattr(self, name) for name in TRANSFORM_PARAMS},
+            caller_name=type(self).__name__)
 
     def _tokenize(self, X):
         return tokenize_documents(X, self.tokenizer, stop_words=self.stop_words, pos=self.pos)
 
     def _fit(self, X):
-        self._check_params()
         pretrained = None
         if self.word_vectors is not None:
             pretrained = load_word_vectors(self.word_vectors)
@@ -735,14 +797,13 @@ class SCDV(TransformerMixin, BaseEstimator):
             pretrained=pretrained, cluster_proba_threshold=self.cluster_proba_threshold,
             renormalize_proba=self.renormalize_proba, sublinear_tf=self.sublinear_tf,
         )
-        self.vocabulary_ = fitted["vocabulary"]
-        self.word_vectors_ = fitted["word_vectors"]
-        self.word_cluster_proba_ = fitted["word_cluster_proba"]
-        self.idf_ = fitted["idf"]
-        self.threshold_ = fitted["threshold"]
+        self._publish(vocabulary_=fitted["vocabulary"], word_vectors_=fitted["word_vectors"],
+                      word_cluster_proba_=fitted["word_cluster_proba"], idf_=fitted["idf"],
+                      threshold_=fitted["threshold"])
         self._record_fitted()
         return fitted["counts"]
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the vocabulary, word vectors, clusters, idf and threshold.
 
@@ -759,6 +820,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self._fit(X)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit, then return the training documents' vectors (tokenised once).
 
@@ -767,7 +829,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         csr_matrix of shape (n_docs, n_components * vector_size), float32
         """
         counts = self._fit(X)
-        return self._vectorize([counts[i:i + self.batch_size]
+        _, kernel, threshold = self._snapshot()
+        return self._vectorize(kernel, threshold,
+                               [counts[i:i + self.batch_size]
                                 for i in range(0, counts.shape[0], self.batch_size)])
 
     def refit_threshold(self, X):
@@ -788,10 +852,11 @@ class SCDV(TransformerMixin, BaseEstimator):
         self : SCDV
         """
         check_is_fitted(self, "threshold_")
-        check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
-        counts = self._counts(X)
-        mins, maxs = self._kernel().row_min_max(counts, effective_n_jobs(self.n_jobs))
-        self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
+        self._validate_params()
+        vocabulary, kernel, _ = self._snapshot()
+        counts = self._counts(X, vocabulary)
+        mins, maxs = kernel.row_min_max(counts, effective_n_jobs(self.n_jobs))
+        self._publish(threshold_=sparsity_threshold(mins, maxs, self.sparsity_percentage))
         self._record_fitted(THRESHOLD_PARAMS)
         return self
 
@@ -816,21 +881,21 @@ class SCDV(TransformerMixin, BaseEstimator):
         self : SCDV
         """
         check_is_fitted(self, "threshold_")
-        self._check_params()
+        self._validate_params()
         if len(self.vocabulary_) < self.n_components:
             raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
-        self.word_cluster_proba_ = learn_posteriors(
-            self.word_vectors_, self.get_params(), seed=seed_from(self.random_state),
-            verbose=self.verbose)
+        proba = learn_posteriors(self.word_vectors_, self.get_params(),
+                                 seed=seed_from(self.random_state), verbose=self.verbose)
+        self._publish(word_cluster_proba_=proba)
         self._record_fitted(MIXTURE_PARAMS)
         return self.refit_threshold(X)
 
-    def _counts(self, X):
+    def _counts(self, X, vocabulary):
         # The (n_docs, V) count matrix of documents, tokenised as transform does.
         func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
         if func is None:
-            return TokenIds.lookup(check_token_documents(X), self.vocabulary_).counts()
-        return count_texts(check_documents(X), func, self.vocabulary_)
+            return TokenIds.lookup(check_token_documents(X), vocabulary).counts()
+        return count_texts(check_documents(X), func, vocabulary)
 
     def transform(self, X):
         """SCDV vectors of documents.
@@ -845,6 +910,9 @@ class SCDV(TransformerMixin, BaseEstimator):
             A document with no vocabulary word is an all-zero row.
         """
         check_is_fitted(self, "threshold_")
+        self._check_transform_params()
+        # One fitted state for the whole call, whatever another thread fits.
+        vocabulary, kernel, threshold = self._snapshot()
         func = make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
         if func is None:
             # Token lists are in memory already: look them all up first (4
@@ -852,41 +920,58 @@ class SCDV(TransformerMixin, BaseEstimator):
             # which would stall the worker threads' Python glue if it were
             # interleaved with their work.
             docs = check_token_documents(X)
-            ids = TokenIds.lookup(docs, self.vocabulary_)
+            ids = TokenIds.lookup(docs, vocabulary)
             batches = (ids[start:stop]
                        for start, stop in _batch_bounds(len(docs), self.batch_size))
         else:
             # Tokenise and count a batch at a time, while threads vectorise the
             # batches before it: only a few batches of tokens are alive at once.
             docs = check_documents(X)
-            batches = (count_texts(docs[start:stop], func, self.vocabulary_)
+            batches = (count_texts(docs[start:stop], func, vocabulary)
                        for start, stop in _batch_bounds(len(docs), self.batch_size))
-        return self._vectorize(batches, n_docs=len(docs))
+        return self._vectorize(kernel, threshold, batches, n_docs=len(docs))
 
-    def _kernel(self):
+    def _publish(self, **fitted):
+        # Fitted attributes change together: a transform in another thread
+        # takes its snapshot before or after, never in between.
+        with _PUBLISHING:
+            for name, value in fitted.items():
+                setattr(self, name, value)
+
+    def _snapshot(self):
+        """(vocabulary, kernel, threshold) of one fitted state, checked for the kernel."""
+        with _PUBLISHING:
+            vocabulary, threshold = self.vocabulary_, self.threshold_
+            arrays = (self.word_vectors_, self.word_cluster_proba_, self.idf_)
+        return vocabulary, self._kernel(vocabulary, arrays), threshold
+
+    def _kernel(self, vocabulary, arrays):
         # Laying the fitted arrays out for the kernel costs about as much as
         # vectorising a few thousand documents, so it is kept between calls
-        # for as long as the fitted arrays are the same objects (a refit, a
+        # for as long as the fitted state is the same objects (a refit, a
         # load or an assignment replaces them; editing them in place does not,
-        # and is not supported). The cache holds the arrays themselves, so an
-        # identity check cannot be fooled by a recycled id().
-        arrays = (self.word_vectors_, self.word_cluster_proba_, self.idf_)
+        # and is not supported, though the kernel still never reads out of
+        # bounds). The cache holds the objects themselves, so an identity
+        # check cannot be fooled by a recycled id().
+        key = (vocabulary, *arrays)
         sublinear_tf = bool(self.sublinear_tf)
         cached = self.__dict__.get("_kernel_cache")
-        if (cached is None or any(a is not b for a, b in zip(cached[0], arrays))
+        if (cached is None or any(a is not b for a, b in zip(cached[0], key))
                 or cached[1].sublinear_tf != sublinear_tf):
-            cached = (arrays, _Kernel(*arrays, sublinear_tf=sublinear_tf))
+            _check_vocabulary(vocabulary, arrays)
+            cached = (key, _Kernel(*arrays, sublinear_tf=sublinear_tf))
             self.__dict__["_kernel_cache"] = cached
         return cached[1]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy first: popping from the live __dict__ would race with a
+        # transform in another thread that caches its kernel there.
+        state = dict(super().__getstate__())
         state.pop("_kernel_cache", None)  # derived; rebuilt on first use
         return state
 
-    def _vectorize(self, count_batches, n_docs=None):
-        kernel = self._kernel()
-        return kernel.vectors_of(count_batches, self.threshold_,
+    def _vectorize(self, kernel, threshold, count_batches, n_docs=None):
+        return kernel.vectors_of(count_batches, threshold,
                                  n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose,
                                  n_docs=n_docs)
 
@@ -898,11 +983,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         ndarray of str objects, shape (n_components * vector_size,)
         """
         check_is_fitted(self, "threshold_")
-        K = self.word_cluster_proba_.shape[1]
-        d = self.word_vectors_.shape[1]
-        return np.asarray(
-            [f"cluster{k}_dim{j}" for k in range(K) for j in range(d)], dtype=object
-        )
+        return _feature_names(self.word_cluster_proba_.shape[1], self.word_vectors_.shape[1])
 
     def _unfitted_changes(self):
         # Parameters set since the fitted state was learned, as name -> (now, fitted).
@@ -983,9 +1064,13 @@ class SCDV(TransformerMixin, BaseEstimator):
                       f"(word_vectors {vectors.shape}, word_cluster_proba {proba.shape}, "
                       f"idf {idf.shape}).")
         threshold = metadata.get("threshold")
-        if (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
-                or not np.isfinite(threshold) or threshold < 0):
-            persistence.fail(path, f"bad threshold {threshold!r}.")
+        if not isinstance(threshold, float) or not 0 <= threshold < 1:
+            # Rows are unit vectors: a cut at 1 or above would zero every entry.
+            persistence.fail(path, f"bad threshold {threshold!r}; expected a float in [0, 1).")
+        pretrained = metadata.get("pretrained")
+        if not isinstance(pretrained, bool):
+            persistence.fail(path, f"bad 'pretrained' {pretrained!r}; expected true or false.")
+        _check_fitted_arrays(path, vectors, proba, idf)
         params = metadata.get("params")
         if not isinstance(params, dict):
             persistence.fail(path, "'params' must be a JSON object.")
@@ -996,13 +1081,13 @@ class SCDV(TransformerMixin, BaseEstimator):
                                    "newer scdv?")
         model.set_params(**params)
         # With pretrained vectors d is theirs, not vector_size.
-        d_expected = vectors.shape[1] if metadata.get("pretrained") else model.vector_size
+        d_expected = vectors.shape[1] if pretrained else model.vector_size
         if proba.shape[1] != model.n_components or vectors.shape[1] != d_expected:
             persistence.fail(
                 path, f"array shapes {vectors.shape}, {proba.shape} do not match "
                       f"vector_size={model.vector_size}, n_components={model.n_components}.")
         try:
-            model._check_params()
+            model._validate_params()
         except (TypeError, ValueError) as exc:
             persistence.fail(path, f"bad parameters ({exc}).")
         model.vocabulary_ = {w: i for i, w in enumerate(words)}
@@ -1016,6 +1101,136 @@ class SCDV(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _feature_names(n_clusters, dimension):
+    # Column k * d + j is dimension j of cluster k (cluster-major).
+    return np.asarray([f"cluster{k}_dim{j}" for k in range(n_clusters)
+                       for j in range(dimension)], dtype=object)
+
+
+class WordTopicSum(TransformerMixin, BaseEstimator):
+    """Sum each document's word-topic vectors, normalise and cut (SCDV steps 4-6).
+
+    The last stage of a staged SCDV pipeline, which computes what
+    :class:`SCDV` computes, one stage at a time:
+
+        make_pipeline(TextTokenizer(), SGNSWord2Vec(), GMMSoftClusterer(),
+                      IDFWeighter(), WordTopicSum())
+
+    It takes the documents' tokens with the word vectors, the posteriors
+    and the idf learned by the stages before it (a
+    :class:`scdv.word_state.WordTopicState`), and returns the same CSR
+    vectors as :meth:`SCDV.transform`, with the same compiled kernel.
+
+    Parameters
+    ----------
+    sparsity_percentage : float, default=0.04
+        p of the threshold t = p * (|a_max| + |a_min|) / 2, learned from the
+        training documents. 0 keeps every entry (then a
+        :class:`SparseThreshold` may follow; the output is much denser).
+    sublinear_tf : bool, default=False
+        Weigh each distinct word of a document by 1 + ln(count).
+    batch_size : int, default=2000
+        Documents per kernel call.
+    n_jobs : int or None, default=None
+        Threads; None uses every core. The result does not depend on it.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    threshold_ : float
+        The cut learned from the training documents.
+    n_features_out_ : int
+        K * d.
+
+    See Also
+    --------
+    SCDV : the same computation in one estimator.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from scdv import (GMMSoftClusterer, IDFWeighter, SGNSWord2Vec, TextTokenizer,
+    ...                   WordTopicSum)
+    >>> docs = ["the cat sat on the mat", "dogs chase cats", "a cat and a dog"] * 10
+    >>> staged = make_pipeline(
+    ...     TextTokenizer(), SGNSWord2Vec(vector_size=10, min_count=1, epochs=2, random_state=0),
+    ...     GMMSoftClusterer(n_components=2, random_state=0), IDFWeighter(), WordTopicSum())
+    >>> staged.fit_transform(docs).shape
+    (30, 20)
+    """
+
+    _parameter_constraints = {
+        "sparsity_percentage": [Interval(Real, 0, 1, closed="both")],
+        "sublinear_tf": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, sparsity_percentage=0.04, sublinear_tf=False, batch_size=2000,
+                 n_jobs=None, verbose=0):
+        self.sparsity_percentage = sparsity_percentage
+        self.sublinear_tf = sublinear_tf
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _kernel_and_counts(self, X):
+        state = staged_state(X)
+        if state is None:
+            raise ValueError(
+                "WordTopicSum takes the output of the SCDV stages; the pipeline goes "
+                "TextTokenizer(), SGNSWord2Vec(), GMMSoftClusterer(), IDFWeighter(), "
+                "WordTopicSum().")
+        state.require(type(self).__name__, "word_vectors", "word_cluster_proba", "idf")
+        kernel = _Kernel(state.word_vectors, state.word_cluster_proba, state.idf,
+                         sublinear_tf=self.sublinear_tf)
+        return kernel, count_matrix(state.tokens, state.vocabulary)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn ``threshold_`` from the training documents' normalised vectors.
+
+        Returns
+        -------
+        self : WordTopicSum
+        """
+        kernel, counts = self._kernel_and_counts(X)
+        mins, maxs = kernel.row_min_max(counts, effective_n_jobs(self.n_jobs))
+        self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)
+        self.n_features_out_ = kernel.n_features
+        self._clusters_by_dimension = (kernel.proba_t.shape[0], kernel.vectors.shape[1])
+        return self
+
+    def transform(self, X):
+        """SCDV vectors of the documents.
+
+        Returns
+        -------
+        csr_matrix of shape (n_docs, K * d), float32
+        """
+        check_is_fitted(self, "threshold_")
+        kernel, counts = self._kernel_and_counts(X)
+        if kernel.n_features != self.n_features_out_:
+            raise ValueError(f"WordTopicSum was fitted for {self.n_features_out_} columns; "
+                             f"these documents give {kernel.n_features}.")
+        batches = [counts[i:i + self.batch_size]
+                   for i in range(0, counts.shape[0], self.batch_size)]
+        return kernel.vectors_of(batches, self.threshold_,
+                                 n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names ``cluster{k}_dim{j}``, in column order, as :class:`SCDV`'s."""
+        check_is_fitted(self, "threshold_")
+        return _feature_names(*self._clusters_by_dimension)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.transformer_tags.preserves_dtype = []
         return tags

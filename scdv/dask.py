@@ -260,7 +260,7 @@ def fit(texts, *, sample_fraction=None, **params):
         ``word_vectors`` it always does, word vectors included.
     """
     model = SCDV(**params)
-    model._check_params()
+    model._validate_params()
     seed = seed_from(model.random_state)
     # Loaded before any cluster work, so that a bad file fails fast.
     pretrained = None if model.word_vectors is None else load_word_vectors(model.word_vectors)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from .clustering import soft_cluster_words, sparsify_posteriors, too_few_words_message
+from .clustering import cut_posteriors, soft_cluster_words, too_few_words_message
 from .word_vectors import normalize_rows, restrict_to_counts, train_word_vectors
 
 __all__ = ["WORD2VEC_PARAMS", "count_words", "learn_posteriors", "learn_word_vectors"]
@@ -120,7 +120,4 @@ def learn_posteriors(vectors, params, *, seed, verbose=0):
         covariance_type=params["covariance_type"], max_iter=params["gmm_max_iter"],
         random_state=seed, verbose=max(verbose - 1, 0),
     )
-    if params["cluster_proba_threshold"] is not None:
-        proba = sparsify_posteriors(proba, params["cluster_proba_threshold"],
-                                    params["renormalize_proba"])
-    return proba
+    return cut_posteriors(proba, params)

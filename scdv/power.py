@@ -11,15 +11,14 @@ between ``SCDV`` and the classifier.
 
 from __future__ import annotations
 
-import numbers
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.preprocessing import normalize
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
-
-from ._validation import check_choice, check_number
 
 __all__ = ["PowerNormalizer", "signed_power"]
 
@@ -80,10 +79,16 @@ class PowerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([[ 0.6, -0.8]])
     """
 
+    _parameter_constraints = {
+        "power": [Interval(Real, 0, 1, closed="right")],
+        "norm": [StrOptions({"l2", "l1", "max"}), None],
+    }
+
     def __init__(self, power=0.5, norm="l2"):
         self.power = power
         self.norm = norm
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters and record the number of features.
 
@@ -91,7 +96,6 @@ class PowerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self : PowerNormalizer
         """
-        self._check_params()
         validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         return self
 
@@ -102,18 +106,13 @@ class PowerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         ndarray or csr_matrix of the shape and dtype of ``X``
         """
-        # Stateless, like ``Normalizer``: transform works unfitted too.
-        self._check_params()
+        # Stateless, like ``Normalizer``: transform works unfitted too, so it
+        # validates the parameters itself.
+        self._validate_params()
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         X = signed_power(X, self.power)
         return X if self.norm is None else normalize(X, norm=self.norm, copy=False)
-
-    def _check_params(self):
-        check_number(self.power, "power", kind=numbers.Real, low=0, high=1,
-                     low_inclusive=False)
-        if self.norm is not None:
-            check_choice(self.norm, "norm", ("l2", "l1", "max"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_number
+from .word_state import WordTopicState
 
 __all__ = ["SparseThreshold", "row_min_max", "sparsity_threshold", "threshold_from_sums"]
 
@@ -98,6 +99,14 @@ def row_min_max(X):
     return X.min(axis=1), X.max(axis=1)
 
 
+def _refuse_word_state(X):
+    if isinstance(X, WordTopicState):
+        raise ValueError(
+            "SparseThreshold cuts document vectors, and got SCDV's word-level state: "
+            "end the staged pipeline with WordTopicSum(), which sums, normalises and "
+            "cuts (or WordTopicSum(sparsity_percentage=0) then SparseThreshold()).")
+
+
 def apply_threshold(X, threshold, copy=True):
     """Zero every entry of ``X`` with ``|x| < threshold`` (sparse stays sparse)."""
     if sp.issparse(X):
@@ -142,9 +151,12 @@ class SparseThreshold(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
            [ 0.3, -0.4,  0. ]])
     """
 
+    _parameter_constraints = {"sparsity_percentage": [Interval(Real, 0, 1, closed="both")]}
+
     def __init__(self, *, sparsity_percentage=0.04):
         self.sparsity_percentage = sparsity_percentage
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn ``threshold_`` from the rows of ``X``.
 
@@ -152,7 +164,7 @@ class SparseThreshold(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self : SparseThreshold
         """
-        check_number(self.sparsity_percentage, "sparsity_percentage", low=0, high=1)
+        _refuse_word_state(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         mins, maxs = row_min_max(X)
         self.threshold_ = sparsity_threshold(mins, maxs, self.sparsity_percentage)

@@ -23,8 +23,9 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.utils._param_validation import StrOptions
 
 from ._validation import check_documents, check_token_documents
 
@@ -102,8 +103,16 @@ def _nfkc_runs():
     return re.compile("[^" + "".join(re.escape(c) for c in kept) + "]+")
 
 
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _nfkc_before_tagging(text):
-    """NFKC-normalise ``text`` except compatibility punctuation and symbols."""
+    """NFKC-normalise ``text`` except compatibility punctuation and symbols.
+
+    Lone surrogates (from text decoded with ``surrogateescape``) become
+    spaces: they are no characters, and janome cannot encode them.
+    """
+    text = _LONE_SURROGATES.sub(" ", text)
     return _nfkc_runs().sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
@@ -271,11 +280,18 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
     [['cats', 'chase', 'mice'], ['dog']]
     """
 
+    _parameter_constraints = {
+        "tokenizer": [StrOptions({"english", "janome"}), callable],
+        "stop_words": [list, tuple, set, frozenset, None],
+        "pos": [list, tuple, None],
+    }
+
     def __init__(self, tokenizer="english", *, stop_words=None, pos=None):
         self.tokenizer = tokenizer
         self.stop_words = stop_words
         self.pos = pos
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters; tokenisation learns nothing.
 
@@ -283,11 +299,6 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         -------
         self : TextTokenizer
         """
-        if self.tokenizer is None:
-            raise ValueError(
-                "TextTokenizer needs a tokenizer: 'english', 'janome' or a callable."
-            )
-        make_tokenizer(self.tokenizer, stop_words=self.stop_words, pos=self.pos)
         self.n_features_in_ = 1
         return self
 

@@ -6,10 +6,11 @@ from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
+from .word_state import looks_like_tokens, staged_state
 
 __all__ = ["IDFWeighter", "TokenIds", "count_matrix", "count_texts", "smooth_idf", "term_weights"]
 
@@ -91,6 +92,11 @@ class TokenIds:
             map(vocabulary.get, chain.from_iterable(token_docs), repeat(-1)),
             dtype=np.int32, count=int(indptr[-1]),
         )
+        # The compiled counting trusts the ids: a vocabulary edited to map a
+        # word past its size must fail here, not write out of bounds.
+        if ids.size and (ids.max() >= len(vocabulary) or ids.min() < -1):
+            raise ValueError(f"The vocabulary maps words to columns {int(ids.min())} .. "
+                             f"{int(ids.max())}, outside its {len(vocabulary)} words.")
         return cls(indptr, ids, len(vocabulary))
 
     @property
@@ -190,6 +196,11 @@ class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     from a (n_docs, V) count matrix to the same matrix times idf. Sparse input
     stays sparse.
 
+    In a staged SCDV pipeline (see :mod:`scdv.word_state`) it takes the
+    documents passed on by :class:`SGNSWord2Vec` or :class:`GMMSoftClusterer`
+    instead: it learns idf over the vocabulary from their tokens and passes
+    it on with them, for :class:`WordTopicSum`.
+
     Parameters
     ----------
     dtype : numpy dtype, default=np.float32
@@ -208,9 +219,21 @@ class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([1.    , 1.4055])
     """
 
+    _parameter_constraints = {"dtype": "no_validation"}  # numpy accepts many spellings
+
     def __init__(self, *, dtype=np.float32):
         self.dtype = dtype
 
+    @staticmethod
+    def _staged(X):
+        state = staged_state(X)
+        if state is None and looks_like_tokens(X):
+            raise ValueError(
+                "IDFWeighter weighs a count matrix, and got token lists: put "
+                "SGNSWord2Vec() before it (or count the tokens first).")
+        return state
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn idf from the document frequencies of the count matrix ``X``.
 
@@ -218,6 +241,9 @@ class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self : IDFWeighter
         """
+        state = self._staged(X)
+        if state is not None:
+            X = count_matrix(state.tokens, state.vocabulary)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
         if sp.issparse(X):
             df = np.bincount(X.indices[X.data != 0], minlength=X.shape[1])
@@ -232,8 +258,17 @@ class IDFWeighter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         sparse matrix or ndarray of shape (n_docs, V)
+            Or, for staged documents, a :class:`scdv.word_state.WordTopicState`
+            that carries the idf of every vocabulary word.
         """
         check_is_fitted(self, "idf_")
+        state = self._staged(X)
+        if state is not None:
+            if len(state.vocabulary) != len(self.idf_):
+                raise ValueError(
+                    f"IDFWeighter was fitted on {len(self.idf_)} words, and these "
+                    f"documents come with a vocabulary of {len(state.vocabulary)}.")
+            return state.with_state(idf=self.idf_)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False,
             copy=True,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import zlib
 from collections import Counter
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._progress import progress_bar
-from ._validation import check_number, check_token_documents, seed_from
+from ._validation import check_token_documents, seed_from
 from .exceptions import WordVectorsError
+from .word_state import WordVectorDocs
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +141,19 @@ def train_word_vectors(
     return words, vectors
 
 
+#: scikit-learn parameter constraints of the word2vec settings, shared by
+#: :class:`SGNSWord2Vec` and :class:`scdv.SCDV`.
+WORD2VEC_CONSTRAINTS = {
+    "vector_size": [Interval(Integral, 1, None, closed="left")],
+    "window": [Interval(Integral, 1, None, closed="left")],
+    "min_count": [Interval(Integral, 1, None, closed="left")],
+    "negative": [Interval(Integral, 1, None, closed="left")],
+    "sample": [Interval(Real, 0, None, closed="left")],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "workers": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 class SGNSWord2Vec(TransformerMixin, BaseEstimator):
     """Skip-gram negative-sampling word2vec on token lists (SCDV stage 1).
 
@@ -211,6 +226,13 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    _parameter_constraints = {
+        **WORD2VEC_CONSTRAINTS,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train word2vec on the token lists ``X``.
 
@@ -223,7 +245,6 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
         -------
         self : SGNSWord2Vec
         """
-        validate_word2vec_params(self)
         docs = check_token_documents(X)
         seed = seed_from(self.random_state)
         words, vectors = train_word_vectors(
@@ -251,12 +272,16 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_docs, vector_size), float32
-            A document with no in-vocabulary token gives a zero row.
+        WordVectorDocs of shape (n_docs, vector_size), float32
+            An ndarray (a document with no in-vocabulary token gives a zero
+            row) that also carries the tokens, the vocabulary and the word
+            vectors, for the next stage of a staged SCDV pipeline
+            (:mod:`scdv.word_state`).
         """
         check_is_fitted(self, "word_vectors_")
-        return average_word_vectors(check_token_documents(X), self.vocabulary_,
-                                    self.word_vectors_)
+        docs = check_token_documents(X)
+        averages = average_word_vectors(docs, self.vocabulary_, self.word_vectors_)
+        return WordVectorDocs(averages, docs, self.vocabulary_, self.word_vectors_)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``sgnsword2vec0`` ... of the averaged dimensions."""
@@ -269,18 +294,6 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
-
-
-def validate_word2vec_params(est):
-    """Check the word2vec parameters of ``est``; ValueError names the bad one."""
-    check_number(est.vector_size, "vector_size", kind=numbers.Integral, low=1)
-    check_number(est.window, "window", kind=numbers.Integral, low=1)
-    check_number(est.min_count, "min_count", kind=numbers.Integral, low=1)
-    check_number(est.negative, "negative", kind=numbers.Integral, low=1)
-    check_number(est.sample, "sample", low=0)
-    check_number(est.epochs, "epochs", kind=numbers.Integral, low=1)
-    check_number(est.workers, "workers", kind=numbers.Integral, low=1)
-    check_number(est.verbose, "verbose", kind=numbers.Integral, low=0)
 
 
 def empty_vocabulary_message(n_docs, n_tokens, min_count):

@@ -200,7 +200,7 @@ def test_init_stores_parameters_without_validation():
     # As in scikit-learn: errors surface at fit, not construction.
     model = SCDV(vector_size=-1)
     assert model.vector_size == -1
-    with pytest.raises(ValueError, match="'vector_size' parameter must be an int in the range \\[1, inf\\)"):
+    with pytest.raises(ValueError, match="'vector_size' parameter of SCDV must be an int in the range \\[1, inf\\)"):
         model.fit(["a b c"])
 
 

@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from scdv import GMMSoftClusterer, IDFWeighter, PowerNormalizer, SGNSWord2Vec, SparseThreshold
 from scdv.threshold import row_min_max, sparsity_threshold
 from scdv.weighting import TokenIds, count_matrix, smooth_idf, term_weights
 from scdv.word_vectors import normalize_rows
+
+from .conftest import SMALL_PARAMS
 
 
 @parametrize_with_checks(
@@ -162,3 +165,87 @@ def test_long_documents_are_counted_piece_by_piece_with_the_same_result():
     pieces = count_texts(texts, english_tokenize, vocabulary, long_document=97)
     np.testing.assert_array_equal(pieces.toarray(), whole.toarray())
     assert pieces.toarray()[1].tolist() == [500, 501, 500]
+
+
+# --------------------------------------------------------------------------- staged pipeline
+
+
+def _staged(params, **sum_params):
+    from scdv import TextTokenizer, WordTopicSum
+
+    w2v = {k: params[k] for k in ("vector_size", "min_count", "epochs", "window", "negative",
+                                  "random_state")}
+    return make_pipeline(
+        TextTokenizer(), SGNSWord2Vec(**w2v),
+        GMMSoftClusterer(n_components=params["n_components"],
+                         random_state=params["random_state"]),
+        IDFWeighter(), WordTopicSum(**sum_params))
+
+
+def test_staged_pipeline_equals_scdv(corpus, fitted):
+    docs = corpus[0]
+    staged = _staged(SMALL_PARAMS).fit(docs)
+    X, Y = staged.transform(docs), fitted.transform(docs)
+    assert X.shape == Y.shape and X.dtype == np.float32
+    assert abs(X - Y).max() <= 1e-6
+    assert staged[-1].threshold_ == pytest.approx(fitted.threshold_, rel=1e-12)
+    assert list(staged[-1].get_feature_names_out()) == list(fitted.get_feature_names_out())
+
+
+def test_staged_pipeline_with_the_cut_as_its_own_stage_equals_scdv(corpus, fitted):
+    docs = corpus[0]
+    staged = _staged(SMALL_PARAMS, sparsity_percentage=0.0)
+    staged.steps.append(("sparsethreshold", SparseThreshold()))
+    X = staged.fit(docs).transform(docs)
+    assert abs(X - fitted.transform(docs)).max() <= 1e-6
+
+
+def test_naive_five_stage_chain_refuses_in_one_line(corpus):
+    from scdv import TextTokenizer
+
+    docs = corpus[0]
+    naive = make_pipeline(TextTokenizer(), SGNSWord2Vec(vector_size=8, min_count=2, epochs=1),
+                          GMMSoftClusterer(n_components=2), IDFWeighter(), SparseThreshold())
+    with pytest.raises(ValueError, match="end the staged pipeline with WordTopicSum()"):
+        naive.fit(docs)
+
+
+@pytest.mark.parametrize("order, missing", [
+    (("tokenizer", "gmm"), "put SGNSWord2Vec\\(\\) before it"),
+    (("tokenizer", "idf"), "put SGNSWord2Vec\\(\\) before it"),
+    (("tokenizer", "w2v", "idf", "sum"), "WordTopicSum needs GMMSoftClusterer\\(\\)"),
+    (("tokenizer", "w2v", "gmm", "sum"), "WordTopicSum needs IDFWeighter\\(\\)"),
+    (("tokenizer", "sum"), "WordTopicSum takes the output of the SCDV stages"),
+])
+def test_stages_in_a_wrong_order_say_what_belongs_before_them(corpus, order, missing):
+    from scdv import TextTokenizer, WordTopicSum
+
+    stages = {"tokenizer": TextTokenizer(),
+              "w2v": SGNSWord2Vec(vector_size=8, min_count=2, epochs=1),
+              "gmm": GMMSoftClusterer(n_components=2), "idf": IDFWeighter(),
+              "sum": WordTopicSum()}
+    with pytest.raises(ValueError, match=missing):
+        make_pipeline(*(stages[name] for name in order)).fit(corpus[0])
+
+
+def test_a_classifier_after_the_clusters_is_told_to_add_word_topic_sum(corpus):
+    from sklearn.svm import LinearSVC
+
+    from scdv import TextTokenizer
+
+    docs, labels = corpus
+    chain = make_pipeline(TextTokenizer(), SGNSWord2Vec(vector_size=8, min_count=2, epochs=1),
+                          GMMSoftClusterer(n_components=2), LinearSVC())
+    with pytest.raises(TypeError, match="add WordTopicSum"):
+        chain.fit(docs, labels)
+
+
+def test_word2vec_stage_still_feeds_a_classifier_as_the_average_baseline(corpus):
+    from sklearn.svm import LinearSVC
+
+    from scdv import TextTokenizer
+
+    docs, labels = corpus
+    chain = make_pipeline(TextTokenizer(), SGNSWord2Vec(vector_size=8, min_count=2, epochs=3,
+                                                        random_state=0), LinearSVC())
+    assert chain.fit(docs, labels).score(docs, labels) > 0.8
