@@ -190,6 +190,13 @@ class _Kernel:
 
     def _output_arrays(self, n_rows, per_row):
         capacity = int(1.1 * per_row * n_rows) + self.n_features
+        # The estimate comes from the first batch: long documents first and
+        # millions of empty ones after would reserve more than there is.
+        # Reserve at most half the memory left; the arrays grow in place
+        # if the rows turn out to need more.
+        budget = persistence.memory_budget()
+        if budget is not None:
+            capacity = min(capacity, max(budget // 16, self.n_features))
         return (np.zeros(n_rows + 1, np.int64), np.empty(capacity, np.int32),
                 np.empty(capacity, np.float32))
 

@@ -96,8 +96,9 @@ def _check_header(path, metadata, estimator):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         fail(path, f"bad format_version {version!r}.")
     if version > FORMAT_VERSION:
+        # repr: the version string is the file's, and may hold escape sequences.
         fail(path, f"format version {version} was written by scdv "
-                   f"{metadata.get('library_version')}; this scdv {__version__} "
+                   f"{metadata.get('library_version')!r}; this scdv {__version__} "
                    f"reads up to version {FORMAT_VERSION}. Upgrade scdv.")
     if metadata.get("estimator") != estimator:
         fail(path, f"it holds a {metadata.get('estimator')!r} model, not an {estimator}.")

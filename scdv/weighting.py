@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import chain, repeat
 
 import numpy as np
@@ -139,16 +140,21 @@ def count_matrix(token_docs, vocabulary, dtype=np.float32):
 LONG_DOCUMENT = 1_000_000
 
 
+#: Up to and including the last character of a window that is no letter or
+#: digit (whitespace of any kind, U+3000, "." or "。"): where a piece may end.
+_LAST_BREAK = re.compile(r".*[\W_]", re.DOTALL)
+
+
 def _pieces(text, size):
-    # Cut at the last whitespace before each boundary, so words stay whole
-    # (a hard cut only where a piece has no whitespace at all).
+    # Cut after the last separator before each boundary, so words stay whole
+    # (a hard cut only where a piece has no separator at all).
     start = 0
     while start < len(text):
         stop = min(start + size, len(text))
         if stop < len(text):
-            space = max(text.rfind(" ", start, stop), text.rfind("\n", start, stop))
-            if space > start:
-                stop = space + 1
+            found = _LAST_BREAK.match(text, start, stop)
+            if found is not None and found.end() > start:
+                stop = found.end()
         yield text[start:stop]
         start = stop
 

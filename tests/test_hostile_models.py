@@ -341,3 +341,35 @@ def test_pickling_while_another_thread_transforms_never_fails(fitted, corpus):
         stop.set()
         worker.join(timeout=60)
     assert not errors
+
+
+# --------------------------------------------------------------------------- large inputs
+
+
+@pytest.mark.parametrize("separator", ["\t", "\u3000", ".", "\n"])
+def test_long_documents_are_cut_between_words_whatever_separates_them(separator):
+    from scdv.tokenize import english_tokenize
+    from scdv.weighting import count_matrix, count_texts
+
+    words = ["alpha", "bravo", "charlie", "delta"] * 40
+    text = separator.join(words)
+    vocabulary = {w: i for i, w in enumerate(sorted(set(words)))}
+    pieces = count_texts([text], english_tokenize, vocabulary, long_document=37)
+    whole = count_matrix([english_tokenize(text)], vocabulary)
+    np.testing.assert_array_equal(pieces.toarray(), whole.toarray())
+
+
+def test_output_reserved_from_a_first_batch_of_long_documents_fits_the_memory_left(
+        fitted, corpus, monkeypatch):
+    long_docs = [" ".join(corpus[0][:30])] * 256
+    docs = long_docs + [""] * 20_000
+    expected = fitted.transform(docs)
+    monkeypatch.setattr(persistence, "memory_budget", lambda: 1 << 20)
+    reserved = []
+    real_empty = np.empty
+    monkeypatch.setattr(np, "empty", lambda n, *a, **k: reserved.append(n) or
+                        real_empty(n, *a, **k))
+    X = fitted.set_params(n_jobs=1).transform(docs)
+    # Before, the first batch set 1.1 x 64 entries x 20,256 rows = 1.4 M entries.
+    assert max(reserved) <= (1 << 20) // 16
+    assert (X != expected).nnz == 0
