@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -411,7 +412,9 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     -------
     dict
         ``vocabulary``, ``word_vectors``, ``word_cluster_proba``, ``idf``,
-        ``threshold`` and ``counts`` (the training count matrix).
+        ``threshold``, ``counts`` (the training count matrix) and
+        ``seconds`` (wall time of each step: ``word_vectors``, ``mixture``,
+        ``idf`` and ``threshold``).
     """
     if not token_docs:
         raise ValueError("The corpus is empty: fit needs at least one document.")
@@ -420,23 +423,43 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
                   n_components=n_components, covariance_type=covariance_type,
                   gmm_max_iter=gmm_max_iter, cluster_proba_threshold=cluster_proba_threshold,
                   renormalize_proba=renormalize_proba)
+    clock = _StepClock()
     words, vectors = learn_word_vectors(token_docs, count_words(token_docs), len(token_docs),
                                         params, seed=seed, pretrained=pretrained,
                                         verbose=verbose)
+    clock.lap("word_vectors")
     proba = learn_posteriors(vectors, params, seed=seed, verbose=verbose)
+    clock.lap("mixture")
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
     idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
+    clock.lap("idf")
     kernel = _Kernel(vectors, proba, idf, sublinear_tf=sublinear_tf)
     mins, maxs = kernel.row_min_max(counts, effective_n_jobs(n_jobs))
+    threshold = sparsity_threshold(mins, maxs, sparsity_percentage)
+    clock.lap("threshold")
     return {
         "vocabulary": vocabulary,
         "word_vectors": vectors,
         "word_cluster_proba": proba,
         "idf": idf,
-        "threshold": sparsity_threshold(mins, maxs, sparsity_percentage),
+        "threshold": threshold,
         "counts": counts,
+        "seconds": clock.seconds,
     }
+
+
+class _StepClock:
+    """Wall time of consecutive steps, for ``fit_seconds_``."""
+
+    def __init__(self):
+        self.seconds = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step):
+        now = time.perf_counter()
+        self.seconds[step] = now - self._last
+        self._last = now
 
 
 #: Parameters that act at transform time only; the rest shape the fitted state.
@@ -670,6 +693,10 @@ class SCDV(TransformerMixin, BaseEstimator):
         Smoothed idf over the training documents.
     threshold_ : float
         The sparsity cut learned from the training documents.
+    fit_seconds_ : dict of str to float
+        Wall time of each step of the last ``fit``: ``tokenize``,
+        ``word_vectors``, ``mixture``, ``idf`` and ``threshold``. Not saved
+        in model files.
 
     Notes
     -----
@@ -793,7 +820,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         pretrained = None
         if self.word_vectors is not None:
             pretrained = load_word_vectors(self.word_vectors)
+        start = time.perf_counter()
         docs = self._tokenize(X)
+        tokenize_seconds = time.perf_counter() - start
         fitted = fit_scdv(
             docs, vector_size=self.vector_size, window=self.window,
             min_count=self.min_count, negative=self.negative, sample=self.sample,
@@ -807,6 +836,7 @@ class SCDV(TransformerMixin, BaseEstimator):
         self._publish(vocabulary_=fitted["vocabulary"], word_vectors_=fitted["word_vectors"],
                       word_cluster_proba_=fitted["word_cluster_proba"], idf_=fitted["idf"],
                       threshold_=fitted["threshold"])
+        self.fit_seconds_ = {"tokenize": tokenize_seconds, **fitted["seconds"]}
         self._record_fitted()
         return fitted["counts"]
 

@@ -8,7 +8,29 @@ from sklearn.preprocessing import Normalizer
 
 from .composite import SCDV
 
-__all__ = ["make_reduced_scdv"]
+__all__ = ["PAPER_PARAMS", "make_reduced_scdv"]
+
+#: ``SCDV(**PAPER_PARAMS)`` is the model of Mekala et al. (EMNLP 2017): every
+#: setting that shapes the vectors, as the paper gives it, whatever the
+#: library's defaults are. (Its stop words are scikit-learn's list, not
+#: NLTK's, and word2vec runs on ``workers`` threads; see :class:`SCDV`.)
+PAPER_PARAMS = {
+    "tokenizer": "english",
+    "vector_size": 200,
+    "window": 10,
+    "min_count": 20,
+    "negative": 10,
+    "sample": 1e-3,
+    "epochs": 25,
+    "n_components": 60,
+    "covariance_type": "tied",
+    "gmm_max_iter": 50,
+    "sparsity_percentage": 0.04,
+    "word_vectors": None,
+    "cluster_proba_threshold": None,
+    "renormalize_proba": False,
+    "sublinear_tf": False,
+}
 
 
 def make_reduced_scdv(dimension=2000, *, random_state=None, **scdv_params):

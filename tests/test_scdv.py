@@ -406,3 +406,22 @@ def test_grid_search_over_a_frozen_scdv_fits_scdv_once(corpus, monkeypatch):
     assert fits == [1]  # 5 candidates x 3 folds + the refit: never SCDV again
     assert model.threshold_ == threshold
     assert search.best_estimator_.score(docs, labels) > 0.9
+
+
+def test_paper_params_are_the_papers_settings_whatever_the_defaults():
+    from scdv import PAPER_PARAMS
+
+    params = SCDV(**PAPER_PARAMS).get_params()
+    assert {k: params[k] for k in ("vector_size", "window", "min_count", "negative",
+                                   "sample", "epochs", "n_components", "covariance_type",
+                                   "gmm_max_iter", "sparsity_percentage")} == {
+        "vector_size": 200, "window": 10, "min_count": 20, "negative": 10, "sample": 1e-3,
+        "epochs": 25, "n_components": 60, "covariance_type": "tied", "gmm_max_iter": 50,
+        "sparsity_percentage": 0.04}
+    assert params["cluster_proba_threshold"] is None and params["sublinear_tf"] is False
+
+
+def test_fit_records_the_wall_time_of_each_step(fitted):
+    assert set(fitted.fit_seconds_) == {"tokenize", "word_vectors", "mixture", "idf",
+                                        "threshold"}
+    assert all(seconds >= 0 for seconds in fitted.fit_seconds_.values())
