@@ -5,11 +5,16 @@ Plain functions, usable (and tested) without the command line:
 - :func:`expand_inputs` turns files, directories and ``-`` into the list of
   sources to read;
 - :func:`read_documents` reads them into ``(texts, ids)``;
-- :func:`atomic_write` and :class:`StagedOutputs` write files under a
-  temporary name beside the target and rename them into place, so a failure
-  or an interrupt never leaves a half-written output;
-- :func:`write_vectors` writes a document-vector matrix as ``npz``,
-  ``svmlight`` or ``npy``, with the document ids in a sidecar text file.
+- :class:`StagedOutputs` writes files under a temporary name beside the
+  target and renames them into place, so a failure or an interrupt never
+  leaves a half-written output;
+- :data:`OUTPUT_FORMATS` is the one registry of vector formats (``npz``,
+  ``svmlight``, ``npy``): each entry's writer, help text and name in
+  summaries; :func:`stage_vectors` writes a matrix in one of them, with the
+  document ids in a sidecar text file.
+
+:mod:`scdv.commands` puts these together with a model, as the ``scdv``
+command does.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import os
 import secrets
 import stat
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,20 +37,20 @@ from .exceptions import InputError
 __all__ = [
     "FORMATS",
     "InputError",
+    "OUTPUT_FORMATS",
+    "OutputFormat",
     "StagedOutputs",
-    "atomic_write",
+    "default_format",
     "dense_nbytes",
     "expand_inputs",
     "ids_path",
+    "output_format",
     "read_documents",
     "suggest_encodings",
     "stage_vectors",
     "zero_rows_warning",
-    "write_vectors",
 ]
 
-#: Output formats understood by :func:`write_vectors`.
-FORMATS = ("npz", "svmlight", "npy")
 #: The name that means standard input (for reading) or standard output (for writing).
 STDIO = "-"
 #: Appended to an output's path to name its document-ids sidecar.
@@ -481,29 +488,6 @@ class StagedOutputs:
         return False
 
 
-def atomic_write(path, writer_fn, *, force=False, mode="wb", **open_kwargs):
-    """Write ``path`` through ``writer_fn(handle)`` without ever leaving half a file.
-
-    The data goes to a temporary file in the same directory, which replaces
-    ``path`` only once ``writer_fn`` has returned; on any error (or an
-    interrupt) the temporary is removed and ``path`` is untouched.
-
-    Parameters
-    ----------
-    path : str or path-like
-    writer_fn : callable
-        Called with the open temporary file (binary unless ``mode`` says
-        otherwise); its return value is returned.
-    force : bool, default=False
-        Overwrite an existing ``path``; otherwise raise :class:`FileExistsError`.
-    mode : str, default="wb"
-    **open_kwargs
-        Passed to :func:`open`, e.g. ``encoding`` for a text mode.
-    """
-    with StagedOutputs(force=force) as staged:
-        return writer_fn(staged.open(path, mode, **open_kwargs))
-
-
 def _escape_id(doc_id):
     # One id per line: a newline inside a file name must not split it.
     return doc_id.replace("\r", "\\r").replace("\n", "\\n")
@@ -515,33 +499,134 @@ def _write_ids(handle, ids):
         handle.write("\n")
 
 
-def _write_matrix(handle, X, fmt):
-    if fmt == "npz":
-        sp.save_npz(handle, X, compressed=True)  # a handle: no ".npz" is appended
-    elif fmt == "npy":
-        np.save(handle, X.toarray().astype(np.float32, copy=False), allow_pickle=False)
-    elif fmt == "svmlight":
-        from sklearn.datasets import dump_svmlight_file
+def _write_npz(handle, X):
+    sp.save_npz(handle, X, compressed=True)  # a handle: no ".npz" is appended
 
-        dump_svmlight_file(X, np.zeros(X.shape[0]), handle, zero_based=True)
-    else:
-        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+
+def _write_svmlight(handle, X):
+    # Imported here: scikit-learn's datasets module is slow to import and
+    # only this format needs it.
+    from sklearn.datasets import dump_svmlight_file
+
+    dump_svmlight_file(X, np.zeros(X.shape[0]), handle, zero_based=True)
+
+
+def _write_npy(handle, X):
+    np.save(handle, X.toarray().astype(np.float32, copy=False), allow_pickle=False)
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How document vectors are written in one format.
+
+    Parameters
+    ----------
+    name : str
+        What ``--format`` and :func:`stage_vectors` call it.
+    write : callable
+        ``write(handle, X)`` writes the CSR matrix ``X`` to the open binary
+        ``handle``.
+    help : str
+        What the file holds, for ``--help``.
+    summary : str
+        What the command's summary line calls the matrix written
+        ("wrote 40 x 64 CSR ...").
+    dense : bool, default=False
+        Every entry is stored, zeros included, so the file's size grows with
+        rows x columns; the command checks that size before fitting.
+    streams : bool, default=False
+        Can be written to standard output (``-o -``): a format that needs
+        to seek, or a sidecar, cannot.
+    """
+
+    name: str
+    write: Callable
+    help: str
+    summary: str
+    dense: bool = False
+    streams: bool = False
+
+
+def _registry(*formats):
+    return {fmt.name: fmt for fmt in formats}
+
+
+#: Every output format, by name; the first is the default for files. A new
+#: format is one entry here: ``--format``, its help, the checks and the
+#: summary line all read this.
+OUTPUT_FORMATS = _registry(
+    OutputFormat("npz", _write_npz, "scipy.sparse.save_npz CSR", "CSR"),
+    OutputFormat("svmlight", _write_svmlight,
+                 "one line per document, label 0, zero-based features", "svmlight",
+                 streams=True),
+    OutputFormat("npy", _write_npy, "dense float32 array", "dense float32", dense=True),
+)
+#: The names of :data:`OUTPUT_FORMATS`, in order (read the registry itself
+#: where a format added later must count).
+FORMATS = tuple(OUTPUT_FORMATS)
+
+
+def output_format(name):
+    """The :class:`OutputFormat` called ``name``; ValueError names the known ones."""
+    try:
+        return OUTPUT_FORMATS[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable name
+        raise ValueError(
+            f"Unknown format {name!r}; expected one of {', '.join(OUTPUT_FORMATS)}."
+        ) from None
+
+
+def default_format(path):
+    """The format written to ``path`` when none is asked for.
+
+    The first format of :data:`OUTPUT_FORMATS` for a file; for ``"-"``
+    (standard output), the first one that :attr:`~OutputFormat.streams`.
+    """
+    if os.fspath(path) == STDIO:
+        return next(fmt.name for fmt in OUTPUT_FORMATS.values() if fmt.streams)
+    return next(iter(OUTPUT_FORMATS))
+
+
+def _write_matrix(handle, X, fmt):
+    output_format(fmt).write(handle, X)
 
 
 def stage_vectors(staged, X, path, fmt, ids):
     """Stage the matrix ``X`` and its ids sidecar in a :class:`StagedOutputs`.
 
-    Returns the sidecar's path (None when ``path`` is ``"-"``: the rows go to
-    standard output as svmlight and the ids are not written).
+    Parameters
+    ----------
+    staged : StagedOutputs
+        The files appear when its block ends without an error.
+    X : sparse matrix or array of shape (n_docs, n_features)
+    path : str or path-like
+        The vectors file, or ``"-"`` for standard output (a format that
+        :attr:`~OutputFormat.streams`, written at once; no sidecar).
+    fmt : str
+        A name in :data:`OUTPUT_FORMATS`.
+    ids : sequence of str or None
+        Document ids, one per row, written one per line (UTF-8) to
+        :func:`ids_path` of ``path``; None writes no sidecar.
+
+    Returns
+    -------
+    str or None
+        The sidecar's path, or None when none is written.
+
+    Raises
+    ------
+    ValueError
+        An unknown format, ids that do not match the rows, or a format that
+        cannot go to standard output.
     """
     X = sp.csr_matrix(X)
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+    spec = output_format(fmt)
     if ids is not None and len(ids) != X.shape[0]:
         raise ValueError(f"{len(ids)} ids for {X.shape[0]} rows.")
     if os.fspath(path) == STDIO:
-        if fmt != "svmlight":
-            raise ValueError(f"Only svmlight can go to standard output, not {fmt}.")
+        if not spec.streams:
+            streamable = ", ".join(f.name for f in OUTPUT_FORMATS.values() if f.streams)
+            raise ValueError(f"Only {streamable} can go to standard output, not {fmt}.")
         out = sys.stdout.buffer
         _write_matrix(out, X, fmt)
         out.flush()
@@ -553,30 +638,3 @@ def stage_vectors(staged, X, path, fmt, ids):
                                newline="\n"), ids)
     _write_matrix(staged.open(path), X, fmt)
     return sidecar
-
-
-def write_vectors(X, path, fmt, ids, force=False):
-    """Write document vectors and their ids, all-or-nothing.
-
-    Parameters
-    ----------
-    X : sparse matrix or array of shape (n_docs, n_features)
-    path : str or path-like
-        Output file, or ``"-"`` for svmlight on standard output.
-    fmt : {"npz", "svmlight", "npy"}
-        ``npz``: :func:`scipy.sparse.save_npz` (read back with
-        :func:`scipy.sparse.load_npz`); ``svmlight``: one line per row,
-        label 0, zero-based feature indices; ``npy``: a dense float32 array.
-    ids : sequence of str or None
-        Document ids, one per row, written one per line (UTF-8) to
-        ``path + ".ids.txt"``; None writes no sidecar. Ignored for ``"-"``.
-    force : bool, default=False
-        Overwrite existing files; otherwise :class:`FileExistsError`.
-
-    Returns
-    -------
-    str or None
-        The sidecar's path, if one was written.
-    """
-    with StagedOutputs(force=force) as staged:
-        return stage_vectors(staged, X, path, fmt, ids)

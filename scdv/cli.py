@@ -1,8 +1,9 @@
 """The ``scdv`` command: SCDV document vectors from files, without writing Python.
 
 ``scdv vectorize`` fits SCDV on documents (or loads a saved model) and writes
-their vectors; ``scdv fit`` fits and saves a model. The work is done by
-:mod:`scdv._io` and :class:`scdv.SCDV`; this module only parses options,
+their vectors; ``scdv fit`` fits and saves a model. The work is done by the
+functions of :mod:`scdv.commands` (reading, fitting or loading, vectorising,
+writing), which a Python user can call too; this module only parses options,
 checks them before anything expensive runs, and turns errors into one-line
 messages and exit codes:
 
@@ -25,11 +26,11 @@ import re
 import sys
 import warnings
 
-from . import _io
+from . import _io, commands
 from ._validation import check_number
 from ._version import __version__
 from .clustering import COVARIANCE_TYPES
-from .composite import SCDV, load
+from .composite import SCDV
 from .exceptions import ModelFormatError
 
 __all__ = ["build_parser", "main", "cmd_fit", "cmd_vectorize"]
@@ -150,7 +151,11 @@ FIT_PARAMETERS = {
 #: The command line seeds runs so that they repeat; the library's default is None.
 CLI_RANDOM_STATE = 0
 #: Options that still mean something when a saved model is loaded.
-TRANSFORM_PARAMETERS = ("batch_size", "n_jobs")
+TRANSFORM_PARAMETERS = tuple(name for name in commands.TRANSFORM_PARAMETERS
+                             if name in FIT_PARAMETERS)
+#: What standard output (-o -) and a file get when --format is not given.
+STDOUT_FORMAT = _io.default_format(STDIO)
+FILE_FORMAT = _io.default_format("OUT")
 
 
 def _option(name):
@@ -259,7 +264,7 @@ outputs:
   Row i of OUT is the i-th document in input order. The document ids (the file
   path; PATH:LINE with --lines; -:LINE for standard input; lines count from 1)
   go to the sidecar text file OUT.ids.txt, one per line, e.g. vectors.npz.ids.txt.
-  With -o - the rows go to standard output as svmlight and the ids are not
+  With -o - the rows go to standard output as {STDOUT_FORMAT} and the ids are not
   written anywhere. Files are written under a temporary name and renamed into
   place, so they are never left half-written.
 
@@ -304,6 +309,32 @@ examples:
 Run 'scdv COMMAND --help' for a command's options."""
 
 
+def _names(wanted):
+    # "npy", or "a or b": the registry's formats for which wanted(format) holds.
+    return " or ".join(f.name for f in _io.OUTPUT_FORMATS.values() if wanted(f))
+
+
+def _format_help():
+    """The help of --format, from the registry: what each format holds and when
+    it is the default, so that a new format needs no change here."""
+    streaming = [f for f in _io.OUTPUT_FORMATS.values() if f.streams]
+    parts = []
+    for fmt in _io.OUTPUT_FORMATS.values():
+        notes = []
+        if fmt.name == FILE_FORMAT:
+            notes.append("the default")
+        if fmt.name == STDOUT_FORMAT:
+            notes.append("the default and only choice with -o -" if len(streaming) == 1
+                         else "the default with -o -")
+        elif fmt.streams:
+            notes.append("also with -o -")
+        if fmt.dense:
+            notes.append("see --max-dense-mb")
+        said = f" ({'; '.join(notes)})" if notes else ""
+        parts.append(f"{fmt.name}: {fmt.help}{said}")
+    return "; ".join(parts)
+
+
 def build_parser():
     """The argument parser of the ``scdv`` command, with its subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -322,16 +353,15 @@ def build_parser():
     _add_input_options(vec)
     out = vec.add_argument_group("output")
     out.add_argument("-o", "--output", required=True, metavar="OUT",
-                     help="the vectors file, or - for svmlight on standard output; "
-                          "the ids go to OUT.ids.txt")
-    out.add_argument("--format", choices=_io.FORMATS, default=None,
-                     help="npz: scipy.sparse.save_npz CSR (the default); svmlight: one "
-                          "line per document, label 0, zero-based features (the "
-                          "default and only choice with -o -); npy: dense float32 "
-                          "array (see --max-dense-mb)")
+                     help=f"the vectors file, or - for {STDOUT_FORMAT} on standard "
+                          "output; the ids go to OUT.ids.txt")
+    # Read from the registry when the parser is built, so a new entry is a new choice.
+    out.add_argument("--format", choices=tuple(_io.OUTPUT_FORMATS), default=None,
+                     help=_format_help())
     out.add_argument("--max-dense-mb", type=_positive_float, default=1024, metavar="MB",
-                     help="refuse --format npy when the array would exceed this many "
-                          "MiB (default: %(default)s); checked before fitting")
+                     help=f"refuse --format {_names(lambda f: f.dense)} when the array "
+                          "would exceed this many MiB (default: %(default)s); checked "
+                          "before fitting")
     out.add_argument("--model", metavar="MODEL",
                      help="load this saved model and only transform (no fitting; the "
                           "SCDV parameters below, except --batch-size and --n-jobs, do not "
@@ -411,7 +441,7 @@ def _checked_model(params):
     """An unfitted SCDV with ``params``, or UsageError naming the bad option."""
     model = SCDV(**params)
     try:
-        model._check_params()
+        model._validate_params()
         check_number(params["random_state"], "random_state", kind=numbers.Integral,
                      low=0, high=2**32 - 1)
     except (TypeError, ValueError) as exc:
@@ -482,53 +512,35 @@ def _read(args, targets):
     return texts, ids
 
 
-def _fit(model, texts, transform):
+@contextlib.contextmanager
+def _fit_errors(fitting=True):
+    """Report the library's complaints about the training documents as bad data.
+
+    Only around a fit: a ValueError from there is about the documents (empty
+    vocabulary, too few words for the clusters), while one from anywhere
+    else would be a bug, and is left to say so.
+    """
+    if not fitting:
+        yield
+        return
     try:
-        return model.fit_transform(texts) if transform else model.fit(texts)
-    except ValueError as exc:  # empty vocabulary, too few words for the clusters
+        yield
+    except ValueError as exc:
         raise DataError(_cli_words(str(exc))) from None
 
 
-def _forget_failed_client():
-    # A Client whose connection fails has already made itself the default
-    # (and dask's scheduler); close it so that later work in this process
-    # (the tests, a notebook calling main) does not wait on it forever.
-    from distributed.client import _get_global_client, _set_global_client
-
-    client = _get_global_client()
-    if client is not None and client.status != "running":
-        client.close()
-        _set_global_client(None)
-
-
-def _on_dask(address, model, texts, fit):
-    """Fit (when asked) and vectorise on a Dask cluster; return (X, model)."""
+def _connect(address):
+    """A client of the Dask scheduler at ``address``, or the error to report."""
     try:
-        import dask.bag as db
-        from distributed import Client
-
-        import scdv.dask
+        return commands.connect(address)
     except ImportError:
         raise UsageError("--scheduler needs Dask: pip install 'scdv[dask]'") from None
-    try:
-        client = Client(address, timeout="10s")
     except ValueError as exc:  # malformed address
-        _forget_failed_client()
         raise UsageError(f"argument --scheduler: {exc}; give an address such as "
                          "tcp://10.0.0.5:8786") from None
     except (OSError, TimeoutError) as exc:
-        _forget_failed_client()
         raise DataError(f"cannot reach the Dask scheduler at {address!r} ({exc}); check "
                         "the address and that the scheduler is running") from None
-    with client:
-        bag = db.from_sequence(texts, npartitions=max(1, min(256, len(texts) // 500)))
-        if fit:
-            try:
-                model = scdv.dask.fit(bag, **model.get_params())
-            except ValueError as exc:
-                raise DataError(_cli_words(str(exc))) from None
-        X = scdv.dask.transform(model, bag).compute()
-    return X.tocsr(), model
 
 
 def _model_summary(model):
@@ -537,18 +549,22 @@ def _model_summary(model):
 
 
 # ---------------------------------------------------------------------------
-# Commands
+# vectorize, step by step
 
 
-def cmd_vectorize(args):
-    """``scdv vectorize``: fit (or load) a model and write the inputs' vectors."""
-    to_stdout = args.output == STDIO
-    fmt = args.format or ("svmlight" if to_stdout else "npz")
-    if to_stdout and fmt != "svmlight":
-        raise UsageError(f"-o - writes svmlight to standard output; --format {fmt} needs "
-                         "a file name")
-    given = [name for name in FIT_PARAMETERS if hasattr(args, name)]
+def _output_format(args):
+    """The format to write, checked against -o."""
+    fmt = args.format or _io.default_format(args.output)
+    if args.output == STDIO and not _io.OUTPUT_FORMATS[fmt].streams:
+        raise UsageError(f"-o - writes {_names(lambda f: f.streams)} to standard output; "
+                         f"--format {fmt} needs a file name")
+    return fmt
+
+
+def _check_model_options(args):
+    """Refuse options that --model (no fitting) makes meaningless."""
     if args.model is not None:
+        given = [name for name in FIT_PARAMETERS if hasattr(args, name)]
         fit_only = [_option(n) for n in given if n not in TRANSFORM_PARAMETERS]
         if fit_only:
             raise UsageError(f"{', '.join(fit_only)} only apply when fitting; drop "
@@ -558,66 +574,92 @@ def cmd_vectorize(args):
                              "nothing is fitted")
     if args.save_model == STDIO:
         raise UsageError("--save-model needs a file name, not -")
-    _check_inputs_usage(args)
-    params = _fit_params(args)
-    model = _checked_model(params) if args.model is None else None
 
+
+def _vectorize_targets(args):
+    """The files vectorize will write, with the names messages give them."""
     targets = []
-    if not to_stdout:
+    if args.output != STDIO:
         targets += [(args.output, "output"), (_io.ids_path(args.output), "ids file")]
     if args.save_model is not None:
         targets.append((args.save_model, "model file"))
-    _check_targets(targets, args.force)
+    return targets
 
-    if args.model is not None:
-        model = load(args.model)
-        if model.tokenizer is None:
-            # Fitted in Python on token lists: the command only has raw text.
-            raise DataError(
-                f"the model {_show(args.model)} was fitted on token lists "
-                "(tokenizer=None), so it cannot read raw text; fit one with 'scdv fit', "
-                "or vectorise token lists from Python.")
-        model.set_params(verbose=params["verbose"])
-        for name in TRANSFORM_PARAMETERS:
-            if hasattr(args, name):
-                model.set_params(**{name: getattr(args, name)})
-        width = model.word_cluster_proba_.shape[1] * model.word_vectors_.shape[1]
-    else:
-        width = model.n_components * model.vector_size
 
-    texts, ids = _read(args, targets)
-    if fmt == "npy":
-        need = _io.dense_nbytes(len(texts), width)
-        if need > args.max_dense_mb * MIB:
-            raise DataError(
-                f"a dense {len(texts):,} x {width:,} float32 array needs "
-                f"{need / MIB:,.1f} MiB, over --max-dense-mb {args.max_dense_mb:g}; "
-                "use --format npz, or raise --max-dense-mb")
+def _load_model(args, verbose):
+    params = {name: getattr(args, name) for name in TRANSFORM_PARAMETERS
+              if hasattr(args, name)}
+    try:
+        return commands.load_model(args.model, verbose=verbose, **params)
+    except ModelFormatError:
+        raise  # a ValueError too, reported by main as it stands
+    except ValueError as exc:  # fitted in Python on token lists; we only have text
+        raise DataError(f"{str(exc).rstrip('.')}; fit one with 'scdv fit', or vectorise "
+                        "token lists from Python.") from None
 
-    if getattr(args, "scheduler", None):
-        X, model = _on_dask(args.scheduler, model, texts, fit=args.model is None)
-    elif args.model is None:
-        X = _fit(model, texts, transform=True)
-    else:
-        X = model.transform(texts)
 
-    with _io.StagedOutputs(force=args.force) as staged:
-        if args.save_model is not None:
-            model.save(staged.reserve(args.save_model))
-        sidecar = _io.stage_vectors(staged, X, args.output, fmt, ids)
+def _check_dense_size(fmt, n_rows, width, max_mb):
+    """Refuse, before fitting, a dense output larger than --max-dense-mb."""
+    if not _io.OUTPUT_FORMATS[fmt].dense:
+        return
+    need = _io.dense_nbytes(n_rows, width)
+    if need > max_mb * MIB:
+        raise DataError(
+            f"a dense {n_rows:,} x {width:,} float32 array needs {need / MIB:,.1f} MiB, "
+            f"over --max-dense-mb {max_mb:g}; use --format {FILE_FORMAT}, or raise "
+            "--max-dense-mb")
 
-    zero = _io.zero_rows_warning(texts, ids, X)
-    if zero is not None and not args.quiet:
-        print(f"{PROG}: warning: {zero}", file=sys.stderr)
-    kind = {"npz": "CSR", "svmlight": "svmlight", "npy": "dense float32"}[fmt]
-    where = "standard output (ids not written)" if to_stdout else args.output
+
+def _vectorize(args, model, texts):
+    """(X, model): fit unless --model, here or on --scheduler."""
+    fit = args.model is None
+    with _fit_errors(fit):
+        if not args.scheduler:
+            return commands.vectorize(model, texts, fit=fit)
+        with _connect(args.scheduler) as client:  # closed at the end of the block
+            return commands.vectorize(model, texts, fit=fit, client=client)
+
+
+def _vectorize_summary(args, X, fmt, sidecar, model):
+    kind = _io.OUTPUT_FORMATS[fmt].summary
+    where = "standard output (ids not written)" if args.output == STDIO else args.output
     message = (f"wrote {X.shape[0]:,} x {X.shape[1]:,} {kind} ({X.nnz:,} non-zeros) "
                f"to {where}")
     if sidecar is not None:
         message += f"; ids in {sidecar}"
     if args.save_model is not None:
         message += f"; model ({_model_summary(model)}) in {args.save_model}"
-    _info(args, message)
+    return message
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+def cmd_vectorize(args):
+    """``scdv vectorize``: fit (or load) a model and write the inputs' vectors.
+
+    Every check that needs no documents runs before they are read, and the
+    dense-size check before fitting, so that a mistake costs no fit.
+    """
+    fmt = _output_format(args)
+    _check_model_options(args)
+    _check_inputs_usage(args)
+    params = _fit_params(args)
+    model = _checked_model(params) if args.model is None else None
+    targets = _vectorize_targets(args)
+    _check_targets(targets, args.force)
+    if args.model is not None:
+        model = _load_model(args, params["verbose"])
+    texts, ids = _read(args, targets)
+    _check_dense_size(fmt, len(texts), commands.n_features(model), args.max_dense_mb)
+    X, model = _vectorize(args, model, texts)
+    sidecar = commands.write_outputs(X, args.output, fmt, ids, model=model,
+                                     model_path=args.save_model, force=args.force)
+    zero = _io.zero_rows_warning(texts, ids, X)
+    if zero is not None and not args.quiet:
+        print(f"{PROG}: warning: {zero}", file=sys.stderr)
+    _info(args, _vectorize_summary(args, X, fmt, sidecar, model))
     return EXIT_OK
 
 
@@ -630,9 +672,9 @@ def cmd_fit(args):
     targets = [(args.output, "model file")]
     _check_targets(targets, args.force)
     texts, _ = _read(args, targets)
-    _fit(model, texts, transform=False)
-    with _io.StagedOutputs(force=args.force) as staged:
-        model.save(staged.reserve(args.output))
+    with _fit_errors():
+        model.fit(texts)
+    commands.save_model(model, args.output, force=args.force)
     _info(args, f"fitted on {len(texts):,} documents; saved model "
                 f"({_model_summary(model)}) to {args.output}")
     return EXIT_OK

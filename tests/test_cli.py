@@ -20,85 +20,41 @@ from sklearn.datasets import load_svmlight_file
 
 import scdv
 from scdv import SCDV, load
-from scdv import _io
+from scdv import _io, commands
 from scdv._io import (
     InputError,
     StagedOutputs,
-    atomic_write,
     expand_inputs,
     ids_path,
     read_documents,
-    write_vectors,
+    stage_vectors,
 )
-from scdv.cli import build_parser, main
+from scdv.cli import build_parser
 
-from .conftest import make_corpus
+from .cli_helpers import (  # noqa: F401 (corpus_dir, model_path, model: fixtures)
+    N_DOCS,
+    TINY,
+    TINY_ARGS,
+    WIDTH,
+    assert_one_error_line,
+    corpus_dir,
+    listing,
+    model,
+    model_path,
+    run,
+    same,
+)
 
-N_DOCS = 40
-TINY = dict(vector_size=16, n_components=4, min_count=2, epochs=3)
-TINY_ARGS = ["--vector-size", "16", "--n-components", "4", "--min-count", "2",
-             "--epochs", "3"]
-WIDTH = TINY["vector_size"] * TINY["n_components"]
 SCRIPT = Path(sys.executable).with_name("scdv")
 
 
 # ---------------------------------------------------------------------------
-# Helpers and fixtures
-
-
-def run(capsys, *argv):
-    """``main(argv)`` with str arguments; returns (exit code, stdout, stderr)."""
-    code = main([os.fspath(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_error_line(err, *fragments):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("scdv: error: "), err
-    assert "Traceback" not in err
-    assert "unexpected" not in err  # a known failure, not a crash caught at the top
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
-def listing(directory):
-    """Every entry of ``directory``, hidden temporaries included."""
-    return sorted(os.listdir(directory))
-
-
-def same(A, B):
-    return A.shape == B.shape and (sp.csr_matrix(A) != sp.csr_matrix(B)).nnz == 0
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    """A directory of N_DOCS small text files, doc00.txt ... in order."""
-    directory = tmp_path_factory.mktemp("corpus")
-    docs, _ = make_corpus(n_docs=N_DOCS, length=30)
-    for i, text in enumerate(docs):
-        (directory / f"doc{i:02d}.txt").write_text(text, encoding="utf-8")
-    return directory
+# Fixtures (more in cli_helpers)
 
 
 @pytest.fixture(scope="module")
 def texts(corpus_dir):
     return [p.read_text(encoding="utf-8") for p in sorted(corpus_dir.iterdir())]
-
-
-@pytest.fixture(scope="module")
-def model_path(corpus_dir, tmp_path_factory):
-    """``scdv fit`` once for the module; the saved model's path."""
-    path = tmp_path_factory.mktemp("model") / "model.scdv"
-    assert main(["fit", os.fspath(corpus_dir), "-o", os.fspath(path), *TINY_ARGS,
-                 "-q"]) == 0
-    return path
-
-
-@pytest.fixture(scope="module")
-def model(model_path):
-    return load(model_path)
 
 
 @pytest.fixture
@@ -112,9 +68,9 @@ def out_dir(tmp_path):
 # vectorize: inputs
 
 
-def test_vectorize_directory_fits_and_matches_library(capsys, corpus_dir, texts, out_dir):
+def test_vectorize_directory_fits_and_matches_library(corpus_dir, texts, out_dir):
     out = out_dir / "vectors.npz"
-    code, stdout, err = run(capsys, "vectorize", corpus_dir, "-o", out, *TINY_ARGS)
+    code, stdout, err = run("vectorize", corpus_dir, "-o", out, *TINY_ARGS)
     assert code == 0, err
     assert stdout == ""
     X = sp.load_npz(out)
@@ -131,30 +87,30 @@ def test_vectorize_directory_fits_and_matches_library(capsys, corpus_dir, texts,
     assert listing(out_dir) == ["vectors.npz", "vectors.npz.ids.txt"]
 
 
-def test_vectorize_with_model_matches_library_transform(capsys, corpus_dir, texts,
+def test_vectorize_with_model_matches_library_transform(corpus_dir, texts,
                                                         model, model_path, out_dir):
     out = out_dir / "v.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out)
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform(texts))
 
 
-def test_files_are_one_document_each_in_the_order_given(capsys, corpus_dir, texts, model,
+def test_files_are_one_document_each_in_the_order_given(corpus_dir, texts, model,
                                                         model_path, out_dir):
     first, second = corpus_dir / "doc05.txt", corpus_dir / "doc01.txt"
     out = out_dir / "two.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, first, second, "-o", out)
+    code, _, err = run("vectorize", "--model", model_path, first, second, "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform([texts[5], texts[1]]))
     assert Path(ids_path(out)).read_text().splitlines() == [str(first), str(second)]
 
 
-def test_lines_makes_each_non_blank_line_a_document(capsys, texts, model, model_path,
+def test_lines_makes_each_non_blank_line_a_document(texts, model, model_path,
                                                     tmp_path, out_dir):
     source = tmp_path / "lines.txt"
     source.write_text(f"{texts[0]}\n\n{texts[1]}\r\n   \n{texts[2]}", encoding="utf-8")
     out = out_dir / "lines.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, "--lines", source,
+    code, _, err = run("vectorize", "--model", model_path, "--lines", source,
                        "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform(texts[:3]))
@@ -162,20 +118,20 @@ def test_lines_makes_each_non_blank_line_a_document(capsys, texts, model, model_
         f"{source}:1", f"{source}:3", f"{source}:5"]
 
 
-def test_stdin_is_one_document_per_line(capsys, monkeypatch, texts, model, model_path,
+def test_stdin_is_one_document_per_line(monkeypatch, texts, model, model_path,
                                         out_dir):
     data = f"{texts[3]}\n\n{texts[4]}\n".encode("utf-8")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     out = out_dir / "stdin.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, "-", "-o", out)
+    code, _, err = run("vectorize", "--model", model_path, "-", "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform(texts[3:5]))
     assert Path(ids_path(out)).read_text().splitlines() == ["-:1", "-:3"]
 
 
-def test_options_may_follow_and_precede_inputs(capsys, corpus_dir, model_path, out_dir):
+def test_options_may_follow_and_precede_inputs(corpus_dir, model_path, out_dir):
     out = out_dir / "mixed.npz"
-    code, _, err = run(capsys, "vectorize", corpus_dir / "doc00.txt", "-o", out,
+    code, _, err = run("vectorize", corpus_dir / "doc00.txt", "-o", out,
                        corpus_dir / "doc01.txt", "--model", model_path)
     assert code == 0, err
     assert sp.load_npz(out).shape == (2, WIDTH)
@@ -185,9 +141,9 @@ def test_options_may_follow_and_precede_inputs(capsys, corpus_dir, model_path, o
 # vectorize: outputs
 
 
-def test_svmlight_file_loads_back(capsys, corpus_dir, texts, model, model_path, out_dir):
+def test_svmlight_file_loads_back(corpus_dir, texts, model, model_path, out_dir):
     out = out_dir / "v.svm"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
                        "--format", "svmlight")
     assert code == 0, err
     X, y = load_svmlight_file(os.fspath(out), n_features=WIDTH, zero_based=True)
@@ -196,9 +152,9 @@ def test_svmlight_file_loads_back(capsys, corpus_dir, texts, model, model_path, 
     assert len(Path(ids_path(out)).read_text().splitlines()) == N_DOCS
 
 
-def test_npy_is_dense_float32(capsys, corpus_dir, texts, model, model_path, out_dir):
+def test_npy_is_dense_float32(corpus_dir, texts, model, model_path, out_dir):
     out = out_dir / "v.npy"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
                        "--format", "npy")
     assert code == 0, err
     dense = np.load(out)
@@ -207,11 +163,11 @@ def test_npy_is_dense_float32(capsys, corpus_dir, texts, model, model_path, out_
     assert "dense float32" in err
 
 
-def test_dash_output_writes_svmlight_to_stdout_and_no_sidecar(capsys, corpus_dir, texts,
+def test_dash_output_writes_svmlight_to_stdout_and_no_sidecar(corpus_dir, texts,
                                                               model, model_path, out_dir,
                                                               monkeypatch):
     monkeypatch.chdir(out_dir)
-    code, stdout, err = run(capsys, "vectorize", "--model", model_path, corpus_dir,
+    code, stdout, err = run("vectorize", "--model", model_path, corpus_dir,
                             "-o", "-")
     assert code == 0, err
     assert len(stdout.splitlines()) == N_DOCS
@@ -222,31 +178,31 @@ def test_dash_output_writes_svmlight_to_stdout_and_no_sidecar(capsys, corpus_dir
     assert listing(out_dir) == []
 
 
-def test_max_dense_mb_refuses_before_fitting(capsys, corpus_dir, out_dir, monkeypatch):
+def test_max_dense_mb_refuses_before_fitting(corpus_dir, out_dir, monkeypatch):
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before refusing")
 
     monkeypatch.setattr(SCDV, "fit_transform", no_fit)
     out = out_dir / "v.npy"
-    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out, "--format", "npy",
+    code, _, err = run("vectorize", corpus_dir, "-o", out, "--format", "npy",
                        "--max-dense-mb", "0.001", *TINY_ARGS)
     assert code == 1
     assert_one_error_line(err, "--max-dense-mb", f"{N_DOCS} x {WIDTH}", "--format npz")
     assert listing(out_dir) == []
 
 
-def test_max_dense_mb_allows_what_fits(capsys, corpus_dir, model_path, out_dir):
+def test_max_dense_mb_allows_what_fits(corpus_dir, model_path, out_dir):
     need_mb = N_DOCS * WIDTH * 4 / 2**20
     out = out_dir / "v.npy"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
                        "--format", "npy", "--max-dense-mb", str(need_mb * 1.01))
     assert code == 0, err
     assert out.exists()
 
 
-def test_save_model_keeps_the_fitted_model(capsys, corpus_dir, texts, out_dir):
+def test_save_model_keeps_the_fitted_model(corpus_dir, texts, out_dir):
     out, saved = out_dir / "v.npz", out_dir / "m.scdv"
-    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out, "--save-model", saved,
+    code, _, err = run("vectorize", corpus_dir, "-o", out, "--save-model", saved,
                        *TINY_ARGS)
     assert code == 0, err
     reloaded = load(saved)
@@ -257,36 +213,36 @@ def test_save_model_keeps_the_fitted_model(capsys, corpus_dir, texts, out_dir):
     assert listing(out_dir) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
 
 
-def test_model_fitted_on_token_lists_is_refused_in_one_line(capsys, corpus_dir, texts,
-                                                             out_dir):
+def test_model_fitted_on_token_lists_is_refused_in_one_line(corpus_dir, texts,
+                                                            out_dir):
     model = SCDV(**TINY, tokenizer=None, random_state=0).fit(
         [t.lower().split() for t in texts])
     path = out_dir / "tokens.scdv"
     model.save(path)
-    code, out, err = run(capsys, "vectorize", "--model", path, corpus_dir,
+    code, out, err = run("vectorize", "--model", path, corpus_dir,
                          "-o", out_dir / "v.npz")
     assert code == 1 and out == ""
     assert_one_error_line(err, "tokenizer=None", "scdv fit")
     assert sorted(p.name for p in out_dir.iterdir()) == ["tokens.scdv"]
 
 
-def test_fit_saves_a_loadable_model(capsys, model, model_path):
+def test_fit_saves_a_loadable_model(model, model_path):
     assert model.word_vectors_.shape[1] == TINY["vector_size"]
     assert model.word_cluster_proba_.shape[1] == TINY["n_components"]
     assert model.get_params()["random_state"] == 0
     assert listing(model_path.parent) == ["model.scdv"]
 
 
-def test_fit_reports_what_it_saved(capsys, corpus_dir, out_dir):
+def test_fit_reports_what_it_saved(corpus_dir, out_dir):
     path = out_dir / "m.scdv"
-    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS)
+    code, _, err = run("fit", corpus_dir, "-o", path, *TINY_ARGS)
     assert code == 0, err
     assert f"fitted on {N_DOCS} documents" in err and str(path) in err
     assert load(path).n_components == TINY["n_components"]
 
 
-def test_quiet_prints_nothing(capsys, corpus_dir, model_path, out_dir):
-    code, stdout, err = run(capsys, "vectorize", "-q", "--model", model_path, corpus_dir,
+def test_quiet_prints_nothing(corpus_dir, model_path, out_dir):
+    code, stdout, err = run("vectorize", "-q", "--model", model_path, corpus_dir,
                             "-o", out_dir / "v.npz")
     assert (code, stdout, err) == (0, "", "")
 
@@ -305,9 +261,9 @@ def test_parameter_defaults_are_the_library_defaults():
     assert params["verbose"] == 1
 
 
-def test_options_reach_the_model(capsys, corpus_dir, out_dir):
+def test_options_reach_the_model(corpus_dir, out_dir):
     path = out_dir / "m.scdv"
-    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS,
+    code, _, err = run("fit", corpus_dir, "-o", path, *TINY_ARGS,
                        "--covariance-type", "diag", "--sparsity-percentage", "0.1",
                        "--window", "3", "--random-state", "7", "--batch-size", "5",
                        "--sublinear-tf")
@@ -323,14 +279,14 @@ def test_options_reach_the_model(capsys, corpus_dir, out_dir):
 
 
 @pytest.mark.parametrize("existing", ["v.npz", "v.npz.ids.txt", "m.scdv"])
-def test_existing_output_is_refused_before_fitting(capsys, corpus_dir, out_dir, existing,
+def test_existing_output_is_refused_before_fitting(corpus_dir, out_dir, existing,
                                                    monkeypatch):
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before refusing")
 
     monkeypatch.setattr(SCDV, "fit_transform", no_fit)
     (out_dir / existing).write_text("keep me")
-    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz",
                        "--save-model", out_dir / "m.scdv", *TINY_ARGS)
     assert code == 1
     assert_one_error_line(err, existing, "already exists", "use --force")
@@ -338,19 +294,19 @@ def test_existing_output_is_refused_before_fitting(capsys, corpus_dir, out_dir, 
     assert (out_dir / existing).read_text() == "keep me"
 
 
-def test_fit_refuses_existing_model(capsys, corpus_dir, out_dir):
+def test_fit_refuses_existing_model(corpus_dir, out_dir):
     (out_dir / "m.scdv").write_text("keep me")
-    code, _, err = run(capsys, "fit", corpus_dir, "-o", out_dir / "m.scdv", *TINY_ARGS)
+    code, _, err = run("fit", corpus_dir, "-o", out_dir / "m.scdv", *TINY_ARGS)
     assert code == 1
     assert_one_error_line(err, "m.scdv", "--force")
     assert (out_dir / "m.scdv").read_text() == "keep me"
 
 
-def test_force_overwrites(capsys, corpus_dir, model_path, out_dir):
+def test_force_overwrites(corpus_dir, model_path, out_dir):
     out = out_dir / "v.npz"
     out.write_text("old")
     Path(ids_path(out)).write_text("old")
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
                        "--force")
     assert code == 0, err
     assert sp.load_npz(out).shape == (N_DOCS, WIDTH)
@@ -399,9 +355,9 @@ DATA_ERRORS = {
 
 
 @pytest.mark.parametrize("case", sorted(DATA_ERRORS))
-def test_bad_data_exits_1_with_one_line(capsys, corpus_dir, tmp_path, out_dir, case):
+def test_bad_data_exits_1_with_one_line(corpus_dir, tmp_path, out_dir, case):
     build, fragments = DATA_ERRORS[case]
-    code, stdout, err = run(capsys, "vectorize", "-o", out_dir / "v.npz",
+    code, stdout, err = run("vectorize", "-o", out_dir / "v.npz",
                             *build(corpus_dir, tmp_path))
     assert code == 1
     assert_one_error_line(err, *fragments)
@@ -430,13 +386,13 @@ USAGE_ERRORS = {
 
 
 @pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
-def test_bad_usage_exits_2_with_one_line(capsys, corpus_dir, out_dir, case, monkeypatch):
+def test_bad_usage_exits_2_with_one_line(corpus_dir, out_dir, case, monkeypatch):
     monkeypatch.chdir(out_dir)
     extra, fragments = USAGE_ERRORS[case]
     argv = ["vectorize", corpus_dir, *extra]
     if "-o" not in extra:
         argv += ["-o", "v.npz"]
-    code, stdout, err = run(capsys, *argv)
+    code, stdout, err = run(*argv)
     assert code == 2
     assert_one_error_line(err, *fragments)
     assert stdout == ""
@@ -445,30 +401,30 @@ def test_bad_usage_exits_2_with_one_line(capsys, corpus_dir, out_dir, case, monk
 
 @pytest.mark.parametrize("argv", [[], ["frob"], ["vectorize"], ["fit", "x"],
                                   ["fit", "x", "-o", "-"]])
-def test_bad_command_lines_exit_2(capsys, argv):
-    code, _, err = run(capsys, *argv)
+def test_bad_command_lines_exit_2(argv):
+    code, _, err = run(*argv)
     assert code == 2
     assert_one_error_line(err)
 
 
-def test_output_that_is_also_an_input_is_refused(capsys, tmp_path, corpus_dir,
+def test_output_that_is_also_an_input_is_refused(tmp_path, corpus_dir,
                                                  model_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text((corpus_dir / "doc00.txt").read_text())
     (docs / "v.npz").write_text("an earlier output")
-    code, _, err = run(capsys, "vectorize", "--model", model_path, docs,
+    code, _, err = run("vectorize", "--model", model_path, docs,
                        "-o", docs / "v.npz", "--force")
     assert code == 2
     assert_one_error_line(err, "v.npz", "also an input")
     assert (docs / "v.npz").read_text() == "an earlier output"
 
 
-def test_encoding_errors_replace_reads_undecodable_file(capsys, tmp_path, corpus_dir,
+def test_encoding_errors_replace_reads_undecodable_file(tmp_path, corpus_dir,
                                                         model_path, out_dir):
     bad = _latin1_file(tmp_path)
     out = out_dir / "v.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, bad, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, bad, "-o", out,
                        "--encoding-errors", "replace")
     assert code == 0, err
     assert sp.load_npz(out).shape == (1, WIDTH)
@@ -480,40 +436,40 @@ def test_encoding_option_decodes_latin1(tmp_path):
     assert texts == ["caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\n"]
 
 
-def test_interrupt_during_fit_exits_130_and_writes_nothing(capsys, corpus_dir, out_dir,
+def test_interrupt_during_fit_exits_130_and_writes_nothing(corpus_dir, out_dir,
                                                            monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(SCDV, "fit_transform", interrupted)
-    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz",
                        *TINY_ARGS)
     assert code == 130
     assert_one_error_line(err, "interrupted")
     assert listing(out_dir) == []
 
 
-def test_interrupt_while_writing_leaves_no_partial_file(capsys, corpus_dir, out_dir,
+def test_interrupt_while_writing_leaves_no_partial_file(corpus_dir, out_dir,
                                                         monkeypatch):
     def interrupted(handle, X, fmt):
         handle.write(b"half a matrix")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(_io, "_write_matrix", interrupted)
-    code, _, err = run(capsys, "vectorize", corpus_dir, "-o", out_dir / "v.npz",
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz",
                        "--save-model", out_dir / "m.scdv", *TINY_ARGS)
     assert code == 130
     assert_one_error_line(err, "interrupted")
     assert listing(out_dir) == []  # no output, sidecar, model or .part file
 
 
-def test_write_failure_is_one_line_and_leaves_nothing(capsys, corpus_dir, model_path,
+def test_write_failure_is_one_line_and_leaves_nothing(corpus_dir, model_path,
                                                       out_dir, monkeypatch):
     def disk_full(handle, X, fmt):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(_io, "_write_matrix", disk_full)
-    code, _, err = run(capsys, "vectorize", "--model", model_path, corpus_dir,
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir,
                        "-o", out_dir / "v.npz")
     assert code == 1
     assert_one_error_line(err, "No space left on device")
@@ -529,14 +485,14 @@ def test_write_failure_is_one_line_and_leaves_nothing(capsys, corpus_dir, model_
     (["vectorize"], "scdv vectorize --model model.scdv new/ -o new.npz"),
     (["fit"], "scdv fit corpus/ -o model.scdv"),
 ])
-def test_help_exits_0_and_shows_an_example(capsys, command, example):
-    code, stdout, _ = run(capsys, *command, "--help")
+def test_help_exits_0_and_shows_an_example(command, example):
+    code, stdout, _ = run(*command, "--help")
     assert code == 0
     assert "examples:" in stdout and example in stdout
 
 
-def test_vectorize_help_documents_sidecar_stdout_and_seed(capsys):
-    _, stdout, _ = run(capsys, "vectorize", "--help")
+def test_vectorize_help_documents_sidecar_stdout_and_seed():
+    _, stdout, _ = run("vectorize", "--help")
     flat = " ".join(stdout.split())
     assert "OUT.ids.txt" in flat
     assert "ids are not written" in flat
@@ -550,8 +506,8 @@ def test_vectorize_help_documents_sidecar_stdout_and_seed(capsys):
         assert option in stdout, option
 
 
-def test_version(capsys):
-    code, stdout, _ = run(capsys, "--version")
+def test_version():
+    code, stdout, _ = run("--version")
     assert code == 0
     assert stdout.strip() == f"scdv {scdv.__version__}"
 
@@ -607,7 +563,7 @@ def test_directories_are_walked_in_sorted_path_order(tmp_path):
     (root / "a").mkdir(parents=True)
     for name in ("b.txt", "a/z.txt", "a.txt", ".hidden"):
         (root / name).write_text(name)
-    texts, ids = read_documents([root])
+    texts, ids = read_documents([root], hidden=True)  # hidden: sorted in too
     assert ids == [os.path.join(root, n) for n in (".hidden", "a.txt", "a/z.txt", "b.txt")]
     assert texts == [".hidden", "a.txt", "a/z.txt", "b.txt"]
 
@@ -686,21 +642,27 @@ def test_read_documents_refuses_unknown_encoding(tmp_path):
         read_documents([tmp_path], encoding="no-such")
 
 
-def test_atomic_write_replaces_only_on_success(tmp_path):
+def _staged_write(path, writer_fn, *, force=False):
+    # One file through StagedOutputs, as the command writes each of its files.
+    with StagedOutputs(force=force) as staged:
+        writer_fn(staged.open(path))
+
+
+def test_staged_output_replaces_only_on_success(tmp_path):
     path = tmp_path / "f.bin"
-    atomic_write(path, lambda h: h.write(b"one"))
+    _staged_write(path, lambda h: h.write(b"one"))
     assert path.read_bytes() == b"one"
     with pytest.raises(FileExistsError):
-        atomic_write(path, lambda h: h.write(b"two"))
+        _staged_write(path, lambda h: h.write(b"two"))
 
     def broken(handle):
         handle.write(b"half")
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        atomic_write(path, broken, force=True)
+        _staged_write(path, broken, force=True)
     assert path.read_bytes() == b"one"
-    atomic_write(path, lambda h: h.write(b"three"), force=True)
+    _staged_write(path, lambda h: h.write(b"three"), force=True)
     assert path.read_bytes() == b"three"
     assert listing(tmp_path) == ["f.bin"]
 
@@ -723,35 +685,138 @@ def test_staged_outputs_are_all_or_nothing_and_follow_umask(tmp_path):
         os.umask(old)
 
 
-@pytest.mark.parametrize("fmt", ["npz", "svmlight", "npy"])
-def test_write_vectors_round_trips(tmp_path, fmt):
+def _load_back(path, fmt, n_features):
+    if fmt == "npz":
+        return sp.load_npz(path)
+    if fmt == "npy":
+        return np.load(path)
+    back, _ = load_svmlight_file(os.fspath(path), n_features=n_features, zero_based=True)
+    return back
+
+
+@pytest.mark.parametrize("fmt", _io.FORMATS)
+def test_every_registered_format_round_trips(tmp_path, fmt):
     X = sp.random(5, 7, density=0.4, format="csr", dtype=np.float32, random_state=0)
     path = tmp_path / f"x.{fmt}"
-    sidecar = write_vectors(X, path, fmt, [f"d{i}" for i in range(5)])
+    sidecar = commands.write_outputs(X, path, fmt, [f"d{i}" for i in range(5)])
     assert sidecar == f"{path}.ids.txt"
-    if fmt == "npz":
-        back = sp.load_npz(path)
-    elif fmt == "npy":
-        back = np.load(path)
-    else:
-        back, _ = load_svmlight_file(os.fspath(path), n_features=7, zero_based=True)
+    back = _load_back(path, fmt, 7)
     np.testing.assert_allclose(sp.csr_matrix(back).toarray(), X.toarray(), rtol=1e-6)
     assert Path(sidecar).read_text().splitlines() == [f"d{i}" for i in range(5)]
 
 
-def test_write_vectors_keeps_one_id_per_line(tmp_path):
+def test_stage_vectors_keeps_one_id_per_line(tmp_path):
     X = sp.csr_matrix(np.eye(2, dtype=np.float32))
-    sidecar = write_vectors(X, tmp_path / "x.npz", "npz", ["odd\nname", "plain"])
+    with StagedOutputs() as staged:
+        sidecar = stage_vectors(staged, X, tmp_path / "x.npz", "npz",
+                                ["odd\nname", "plain"])
     assert Path(sidecar).read_text().splitlines() == ["odd\\nname", "plain"]
 
 
-def test_write_vectors_checks_ids_and_format(tmp_path):
+def test_stage_vectors_checks_ids_and_format(tmp_path):
     X = sp.csr_matrix(np.eye(2, dtype=np.float32))
     with pytest.raises(ValueError, match="ids"):
-        write_vectors(X, tmp_path / "x.npz", "npz", ["only one"])
+        with StagedOutputs() as staged:
+            stage_vectors(staged, X, tmp_path / "x.npz", "npz", ["only one"])
     with pytest.raises(ValueError, match="format"):
-        write_vectors(X, tmp_path / "x.bin", "parquet", ["a", "b"])
+        with StagedOutputs() as staged:
+            stage_vectors(staged, X, tmp_path / "x.bin", "parquet", ["a", "b"])
+    with pytest.raises(ValueError, match="standard output"):
+        with StagedOutputs() as staged:
+            stage_vectors(staged, X, "-", "npz", None)
     assert listing(tmp_path) == []
+
+
+def test_the_format_registry_drives_choices_help_and_summary():
+    formats = _io.OUTPUT_FORMATS
+    assert _io.FORMATS == tuple(formats) == ("npz", "svmlight", "npy")
+    assert [f.summary for f in formats.values()] == ["CSR", "svmlight", "dense float32"]
+    assert _io.default_format("v.out") == "npz" and _io.default_format("-") == "svmlight"
+    vectorize = build_parser()._subparsers._group_actions[0].choices["vectorize"]
+    option = next(a for a in vectorize._actions if "--format" in a.option_strings)
+    assert tuple(option.choices) == _io.FORMATS
+    for fmt in formats.values():
+        assert f"{fmt.name}: {fmt.help}" in option.help
+
+
+def test_a_new_format_is_one_registry_entry(tmp_path, monkeypatch, corpus_dir,
+                                            model_path, out_dir):
+    def write_text(handle, X):
+        handle.write(f"{X.shape[0]} {X.shape[1]}\n".encode())
+
+    extra = _io.OutputFormat("shape", write_text, "just the shape", "shape-only")
+    monkeypatch.setattr(_io, "OUTPUT_FORMATS", {**_io.OUTPUT_FORMATS, "shape": extra})
+    out = out_dir / "v.shape"
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--format", "shape")
+    assert code == 0, err
+    assert out.read_text() == f"{N_DOCS} {WIDTH}\n"
+    assert f"{N_DOCS} x {WIDTH} shape-only" in err
+    assert "shape: just the shape" in " ".join(run("vectorize", "--help")[1].split())
+
+
+def test_write_outputs_saves_the_model_with_the_vectors_or_nothing(tmp_path, model,
+                                                                   monkeypatch):
+    X = sp.csr_matrix(np.eye(2, dtype=np.float32))
+    commands.write_outputs(X, tmp_path / "v.npz", ids=["a", "b"], model=model,
+                           model_path=tmp_path / "m.scdv")
+    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+    assert load(tmp_path / "m.scdv").vocabulary_ == model.vocabulary_
+    with pytest.raises(ValueError, match="model_path"):
+        commands.write_outputs(X, tmp_path / "w.npz", model_path=tmp_path / "n.scdv")
+
+    def disk_full(handle, X, fmt):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io, "_write_matrix", disk_full)
+    with pytest.raises(OSError):
+        commands.write_outputs(X, tmp_path / "w.npz", ids=["a", "b"], model=model,
+                               model_path=tmp_path / "n.scdv")
+    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+
+
+def test_commands_are_the_command_line_in_python(corpus_dir, texts, model, model_path,
+                                                 tmp_path):
+    read, ids = commands.read_documents([corpus_dir])
+    assert read == texts
+    X, fitted = commands.vectorize(SCDV(**TINY, random_state=0, verbose=0), read, fit=True)
+    assert same(X, model.transform(texts))
+    assert commands.n_features(fitted) == WIDTH == X.shape[1]
+    assert commands.n_features(SCDV(**TINY)) == WIDTH
+    loaded = commands.load_model(model_path, batch_size=7, verbose=0)
+    assert loaded.batch_size == 7
+    Y, same_model = commands.vectorize(loaded, texts)
+    assert same_model is loaded and same(Y, X)
+    with pytest.raises(TypeError, match="n_components"):
+        commands.load_model(model_path, n_components=3)
+    commands.save_model(fitted, tmp_path / "m.scdv")
+    with pytest.raises(FileExistsError):
+        commands.save_model(fitted, tmp_path / "m.scdv")
+    assert listing(tmp_path) == ["m.scdv"]
+
+
+def test_load_model_refuses_a_model_of_token_lists(texts, tmp_path):
+    path = tmp_path / "tokens.scdv"
+    SCDV(**TINY, tokenizer=None, random_state=0).fit(
+        [t.lower().split() for t in texts]).save(path)
+    with pytest.raises(ValueError, match="tokenizer=None"):
+        commands.load_model(path)
+
+
+def test_failed_scheduler_connection_leaves_no_default_client(corpus_dir, model_path,
+                                                              out_dir):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o",
+                       out_dir / "v.npz", "--scheduler", "no-port-here")
+    assert code == 2
+    assert_one_error_line(err, "--scheduler")
+    # Nothing left that later Dask work in this process would wait on.
+    with pytest.raises(ValueError):
+        distributed.default_client()
+    assert dask.config.get("scheduler", None) is None
+    assert listing(out_dir) == []
 
 
 # ---------------------------------------------------------------------------
@@ -782,21 +847,21 @@ def test_hidden_files_and_folders_are_skipped_by_default(article_dir):
     assert os.path.join(article_dir, ".git", "HEAD") in with_hidden
 
 
-def test_glob_and_exclude_select_the_documents(capsys, article_dir, model_path, out_dir):
+def test_glob_and_exclude_select_the_documents(article_dir, model_path, out_dir):
     out = out_dir / "v.npz"
-    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o", out,
+    code, _, err = run("vectorize", "--model", model_path, article_dir, "-o", out,
                        "--exclude", "LICENSE*", "--exclude", "README.txt")
     assert code == 0, err
     ids = (out_dir / "v.npz.ids.txt").read_text().splitlines()
     assert [os.path.basename(i) for i in ids] == [f"sport-{i}.txt" for i in range(4)]
-    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o",
+    code, _, err = run("vectorize", "--model", model_path, article_dir, "-o",
                        out_dir / "w.npz", "--glob", "sport/*")
     assert code == 0, err
     assert (out_dir / "w.npz.ids.txt").read_text() == (out_dir / "v.npz.ids.txt").read_text()
 
 
-def test_glob_that_selects_nothing_says_so(capsys, article_dir, model_path, out_dir):
-    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir, "-o",
+def test_glob_that_selects_nothing_says_so(article_dir, model_path, out_dir):
+    code, _, err = run("vectorize", "--model", model_path, article_dir, "-o",
                        out_dir / "v.npz", "--glob", "*.md")
     assert code == 1
     assert_one_error_line(err, "no regular files that --glob and --exclude select")
@@ -804,10 +869,10 @@ def test_glob_that_selects_nothing_says_so(capsys, article_dir, model_path, out_
 
 
 def test_empty_and_unknown_documents_are_warned_about_in_one_line(
-        capsys, article_dir, model_path, out_dir):
+        article_dir, model_path, out_dir):
     (article_dir / "sport" / "sport-9.txt").write_text("   \n")
     (article_dir / "sport" / "sport-8.txt").write_text("zzyzx qwertyuiop")
-    code, _, err = run(capsys, "vectorize", "--model", model_path, article_dir / "sport",
+    code, _, err = run("vectorize", "--model", model_path, article_dir / "sport",
                        "-o", out_dir / "v.npz")
     assert code == 0
     warning = [line for line in err.splitlines() if "warning" in line]
@@ -831,21 +896,21 @@ def _real_livedoor_article():
 
 @pytest.mark.parametrize("codec", ["cp932", "euc-jp"])
 def test_japanese_file_that_is_not_utf8_gets_its_japanese_codec_suggested(
-        capsys, tmp_path, model_path, out_dir, codec):
+        tmp_path, model_path, out_dir, codec):
     path = tmp_path / "article.txt"
     path.write_bytes(_real_livedoor_article().encode(codec, errors="ignore"))
-    code, _, err = run(capsys, "vectorize", "--model", model_path, path, "-o",
+    code, _, err = run("vectorize", "--model", model_path, path, "-o",
                        out_dir / "v.npz")
     assert code == 1
     assert_one_error_line(err, "article.txt", f"decodes cleanly as {codec} and latin-1",
                           f"(e.g. --encoding {codec})")
 
 
-def test_western_file_gets_latin1_not_a_japanese_codec_suggested(capsys, tmp_path,
+def test_western_file_gets_latin1_not_a_japanese_codec_suggested(tmp_path,
                                                                  model_path, out_dir):
     path = tmp_path / "note.txt"
     path.write_bytes("Caf\u00e9 cr\u00e8me, na\u00efve r\u00e9sum\u00e9 \u00e0 la carte".encode("latin-1"))
-    code, _, err = run(capsys, "vectorize", "--model", model_path, path, "-o",
+    code, _, err = run("vectorize", "--model", model_path, path, "-o",
                        out_dir / "v.npz")
     assert code == 1
     assert_one_error_line(err, "decodes cleanly as latin-1.", "(e.g. --encoding latin-1)")
@@ -867,11 +932,11 @@ def test_every_scdv_parameter_a_user_can_type_is_an_option():
         assert "--" + name.replace("_", "-") in help_text, name
 
 
-def test_stop_words_pos_and_renormalize_options_reach_the_model(capsys, tmp_path, corpus_dir):
+def test_stop_words_pos_and_renormalize_options_reach_the_model(tmp_path, corpus_dir):
     words = tmp_path / "stop.txt"
     words.write_text("rocket\norbit\n", encoding="utf-8")
     path = tmp_path / "m.scdv"
-    code, _, err = run(capsys, "fit", corpus_dir, "-o", path, *TINY_ARGS, "-q",
+    code, _, err = run("fit", corpus_dir, "-o", path, *TINY_ARGS, "-q",
                        "--stop-words", words, "--pos", "名詞, 動詞",
                        "--cluster-proba-threshold", "0.3", "--renormalize-proba")
     assert code == 0, err
@@ -882,8 +947,8 @@ def test_stop_words_pos_and_renormalize_options_reach_the_model(capsys, tmp_path
     np.testing.assert_allclose(model.word_cluster_proba_.sum(axis=1), 1.0)
 
 
-def test_missing_stop_word_file_is_a_usage_error(capsys, tmp_path, corpus_dir):
-    code, _, err = run(capsys, "fit", corpus_dir, "-o", tmp_path / "m.scdv",
+def test_missing_stop_word_file_is_a_usage_error(tmp_path, corpus_dir):
+    code, _, err = run("fit", corpus_dir, "-o", tmp_path / "m.scdv",
                        "--stop-words", tmp_path / "nope.txt")
     assert code == 2
     assert_one_error_line(err, "--stop-words", "nope.txt")
