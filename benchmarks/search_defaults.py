@@ -97,12 +97,12 @@ LANGUAGE = {"20ng": "english", "reuters": "english", "livedoor": "japanese"}
 def _livedoor_train():
     from sklearn.model_selection import StratifiedKFold
 
-    from pipelines.classify import LIVEDOOR_OUTER_FOLDS
-    from pipelines.datasets import load_livedoor
+    from pipelines.datasets import DATASETS, load_livedoor
 
     bunch = load_livedoor(DATA_DIR, download_if_missing=False)
     y = np.asarray(bunch.target)
-    outer = StratifiedKFold(n_splits=LIVEDOOR_OUTER_FOLDS, shuffle=True, random_state=SEED)
+    n_folds = DATASETS["livedoor"].split.n_folds  # the folds pipelines.classify uses
+    outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=SEED)
     train_idx, _ = next(iter(outer.split(np.zeros(len(y)), y)))
     # Only the training part is kept; the held-out fold is never looked at.
     return [bunch.data[i] for i in train_idx], y[train_idx]
@@ -537,6 +537,12 @@ def main(argv=None):
         fh.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + "nice -n 10 .venv/bin/python -m "
                  "benchmarks.search_defaults " + " ".join(_quote(a) for a in sys.argv[1:])
                  + "\n")
+    # Import every module now: the library is being edited while this runs, and
+    # a module imported late could come from a newer, mismatched revision.
+    import pipelines.evaluate  # noqa: F401
+    import pipelines.features  # noqa: F401
+    import pipelines.models  # noqa: F401
+    import scdv.composite  # noqa: F401
     texts, tokens, y = load_corpus(args.corpus)
     logger.info("%s: %d training docs", args.corpus, len(tokens))
     if args.prepare:

@@ -2,16 +2,22 @@
 
 Usage::
 
-    python -m pipelines.classify --dataset 20ng --output results.json
-    python -m pipelines.classify --dataset livedoor --quick --plots plots/ --output quick.json
-    python -m pipelines.classify --dataset reuters --method tfidf --output tfidf.json
-    python -m pipelines.classify --dataset livedoor --word-vectors chive.bin --output ja.json
+    python -m pipelines.classify --dataset NAME --output results.json
+    python -m pipelines.classify --dataset NAME --quick --plots plots/ --output quick.json
+    python -m pipelines.classify --dataset NAME --method tfidf --output tfidf.json
+    python -m pipelines.classify --dataset NAME --word-vectors vectors.bin --output wv.json
+
+``NAME`` is a corpus of the registry :data:`pipelines.datasets.DATASETS`. Its
+entry gives the loader, the language (hence the tokenizer), whether it is
+multi-label, the headline metric, the split scheme, the ``--quick`` sizes and
+its own SCDV settings; this module names no corpus, so adding one takes an
+entry there and nothing here.
 
 What one run does:
 
-1. load the corpus (``--data-dir``, else ``$SCDV_DATA``, else ``../shared/data``);
-   20 Newsgroups and Reuters use their standard train/test splits (bydate,
-   ModApte); livedoor has none, so it is split by stratified 5-fold CV;
+1. load the corpus (``--data-dir``, else ``$SCDV_DATA``, else ``../shared/data``)
+   and split it by its registered scheme: its own train/test split, or
+   stratified K-fold for a corpus that has none;
 2. tokenise every document once, on two processes, with the token lists
    cached on disk (:mod:`pipelines.tokens`);
 3. per split, fit the unsupervised stages once (SCDV: word2vec, mixture, idf,
@@ -25,7 +31,9 @@ What one run does:
 5. predict the test documents and compute metrics, a per-class report, the
    most-confused class pairs and, with ``--plots``, PNG figures.
 
-The programmatic entry point is :func:`run`; :func:`main` is the CLI.
+The programmatic entry points are :func:`run` (keywords) and :func:`run_config`
+(a :class:`RunConfig`); :func:`main` is the CLI. Both build one
+:class:`RunConfig`, which every step of the run reads.
 """
 
 from __future__ import annotations
@@ -37,20 +45,30 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 import scdv
 
 from . import evaluate
-from .datasets import DATASET_NAMES, DatasetNotFoundError, load_dataset
+from .datasets import (
+    DATASET_NAMES,
+    DATASETS,
+    JANOME_ALL_POS,
+    DatasetInfo,
+    DatasetNotFoundError,
+    Splits,
+    load_splits,
+)
 from .doc2vec import DOC2VEC_PARAMS, QUICK_DOC2VEC_PARAMS
-from .features import METHODS, PROTOCOLS, build_features, tfidf_description
+from .features import METHODS, PROTOCOLS, SCDV_METHODS, build_features, tfidf_description
 from .models import (
     C_GRIDS,
     CLASSIFIERS,
@@ -64,8 +82,8 @@ from .models import (
 from .tokens import default_cache_dir, tokenize_corpus
 
 __all__ = [
-    "FULL_SCDV", "JANOME_ALL_POS", "QUICK", "QUICK_SCDV", "SCDV_PRESETS", "UsageError",
-    "main", "run", "scdv_settings",
+    "FULL_SCDV", "JANOME_ALL_POS", "QUICK", "QUICK_SCDV", "SCDV_PRESETS", "RunConfig",
+    "UsageError", "main", "run", "run_config", "scdv_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,69 +94,200 @@ logger = logging.getLogger(__name__)
 FULL_SCDV = dict(vector_size=200, window=10, min_count=20, negative=10, sample=1e-3,
                  epochs=25, n_components=60, covariance_type="tied", gmm_max_iter=50,
                  sparsity_percentage=0.04, workers=2)
-#: Top-level janome parts of speech: all but fillers (フィラー) and "other" (その他).
-JANOME_ALL_POS = ("名詞", "動詞", "形容詞", "副詞", "連体詞", "接続詞", "助詞", "助動詞",
-                  "感動詞", "記号", "接頭詞")
-#: What the pipeline does with SCDV. "paper" fits the paper's model
-#: (:data:`FULL_SCDV`) and uses its vectors as the paper defines them.
-#: "tuned" (the default) differs in three ways:
-#:
-#: - each word counts 1 + ln(count) times (``SCDV(sublinear_tf=True)``, as
-#:   TF-IDF's sublinear tf), and every entry is replaced by its signed square
-#:   root before the row is scaled to unit length (:class:`scdv.PowerNormalizer`;
-#:   Perronnin et al., ECCV 2010). On the paper's fitted models, test accuracy
-#:   went from 0.8275 to 0.8372 on 20 Newsgroups and from 0.9298 to 0.9468 on
-#:   livedoor. These two were picked after looking at test scores (20
-#:   Newsgroups' test split, livedoor's first fold), so treat those gains as
-#:   optimistic.
-#: - ``tokens_by_dataset``: livedoor's tokens keep every part of speech
-#:   (:data:`JANOME_ALL_POS`: particles, auxiliaries, adverbs, symbols too),
-#:   not only the nouns, verbs and adjectives of the janome tokenizer's
-#:   default. Its classes differ in style as much as in topic (dokujo-tsushin,
-#:   peachy and livedoor-homme are columns for different readers). Chosen by
-#:   5-fold CV on livedoor's first training fold: 0.946 -> 0.950.
-#: - ``fit_by_dataset``: K=100 clusters instead of 60 on 20 Newsgroups and
-#:   livedoor, and word2vec's ``min_count`` 5 instead of 20 on 20 Newsgroups,
-#:   whose rare words (names, hosts, newsgroup jargon) carry the class.
-#:   Chosen by 5-fold CV on training documents only (20 Newsgroups' training
-#:   split; livedoor's first training fold, where min_count 5 lost), among K
-#:   in {60, 100, 150} and min_count in {5, 20}; the inner CV accuracy on 20
-#:   Newsgroups went from 0.906 (paper's K and min_count) to 0.918. On
-#:   Reuters the inner CV (LRAP) was 0.9596 at K=60 and 0.9594 at K=100, so
-#:   it keeps the paper's K. These apply to the full configuration;
-#:   ``--quick`` keeps :data:`QUICK_SCDV`.
+#: How the pipeline weighs and normalises SCDV vectors. Each corpus's own
+#: settings under a preset are in its registry entry
+#: (:attr:`pipelines.datasets.DatasetInfo.presets`); README.md, "How the tuned
+#: preset was chosen", has the measurements behind both.
 SCDV_PRESETS = {
-    "tuned": {"sublinear_tf": True, "power": 0.5,
-              "fit_by_dataset": {"20ng": {"n_components": 100, "min_count": 5},
-                                 "livedoor": {"n_components": 100}},
-              "tokens_by_dataset": {"livedoor": {"pos": JANOME_ALL_POS}}},
-    "paper": {"sublinear_tf": False, "power": None, "fit_by_dataset": {},
-              "tokens_by_dataset": {}},
+    # Words count 1 + ln(count), entries their signed square root, rows unit: damps bursty words.
+    "tuned": {"sublinear_tf": True, "power": 0.5},
+    # The paper's model (FULL_SCDV) and vectors as it defines them, to compare with it.
+    "paper": {"sublinear_tf": False, "power": None},
 }
 #: A small, fast, exactly repeatable SCDV for CI (one word2vec thread).
 QUICK_SCDV = dict(vector_size=50, window=10, min_count=5, negative=5, sample=1e-3,
                   epochs=20, n_components=20, covariance_type="tied", gmm_max_iter=50,
                   sparsity_percentage=0.04, workers=1)
-#: Subsets of ``--quick`` runs: stratified (single-label) or plain random
-#: samples of each split, drawn with the run's seed; livedoor texts are cut.
-QUICK = {
-    "20ng": {"n_train": 1500, "n_test": 800},
-    "reuters": {"n_train": 1500, "n_test": 600},
-    "livedoor": {"n_docs": 450, "max_chars": 1000},
-}
 #: Folds of the default inner grid search (and of quick runs).
 DEFAULT_CV, QUICK_CV = 5, 3
-#: livedoor has no canonical split: stratified K-fold with a fixed seed.
-LIVEDOOR_OUTER_FOLDS = 5
 #: Documents drawn for the 2-D map.
 MAP_DOCS, QUICK_MAP_DOCS = 2000, 600
 
-_LANGUAGE = {"20ng": "english", "reuters": "english", "livedoor": "japanese"}
-_TOKENIZER = {"english": "english", "japanese": "janome"}
+
+class _QuickSizes(Mapping):
+    """``QUICK[name]``: the ``--quick`` subset sizes of a registered corpus.
+
+    Read from :data:`pipelines.datasets.DATASETS` on each access rather than
+    copied at import, so that a corpus registered later has its entry too.
+    """
+
+    def __getitem__(self, name: str) -> Mapping[str, int]:
+        return DATASETS[name].quick
+
+    def __iter__(self):
+        return iter(DATASETS)
+
+    def __len__(self) -> int:
+        return len(DATASETS)
+
+
+#: Subsets of ``--quick`` runs (stratified samples of single-label corpora),
+#: drawn with the run's seed: :attr:`pipelines.datasets.DatasetInfo.quick`.
+QUICK = _QuickSizes()
 
 
 class UsageError(ValueError):
     """A bad option value (the CLI exits with status 2)."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _read_only(mapping: Mapping | None) -> Mapping | None:
+    # A frozen config must not change when the caller edits the dict it passed.
+    return None if mapping is None else MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The settings of one run, checked when built; every step of the run reads them.
+
+    The fields are the parameters of :func:`run`, with the same defaults and
+    meanings (see there). Building a config with a bad value raises
+    :class:`UsageError`; ``class_weight="none"`` is stored as None. The
+    properties derive what the steps need (folds, C grid, SCDV parameters,
+    the corpus's registry entry).
+    """
+
+    dataset: str
+    method: str = "scdv"
+    protocol: str = "inductive"
+    quick: bool = False
+    data_dir: str | os.PathLike | None = None
+    cv: int | None = None
+    classifier: str = "linearsvc"
+    class_weight: str | None = None
+    cache_dir: str | os.PathLike | None = None
+    plots_dir: str | os.PathLike | None = None
+    seed: int = 0
+    c_grid: Sequence[float] | None = None
+    scdv_l2: bool = False
+    scdv_preset: str = "tuned"
+    scdv_params: Mapping[str, Any] | None = None
+    subset: Mapping[str, int] | None = None
+    blas_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.class_weight == "none":
+            object.__setattr__(self, "class_weight", None)
+        _check(self)
+        if self.c_grid is not None:
+            object.__setattr__(self, "c_grid", tuple(self.c_grid))
+        object.__setattr__(self, "scdv_params", _read_only(self.scdv_params))
+        object.__setattr__(self, "subset", _read_only(self.subset))
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunConfig:
+        """The config of parsed command-line arguments (:func:`build_parser`)."""
+        return cls(
+            args.dataset, method=args.method, protocol=args.protocol, quick=args.quick,
+            data_dir=args.data_dir, cv=args.cv, classifier=args.classifier,
+            class_weight=args.class_weight, cache_dir=args.cache_dir, plots_dir=args.plots,
+            seed=args.seed, c_grid=args.c_grid, scdv_l2=args.l2_normalize,
+            scdv_preset=args.scdv_preset,
+            scdv_params={"word_vectors": args.word_vectors} if args.word_vectors else None,
+        )
+
+    @property
+    def info(self) -> DatasetInfo:
+        """The corpus's registry entry."""
+        return DATASETS[self.dataset]
+
+    @property
+    def n_splits(self) -> int:
+        """Folds of the inner grid search over C."""
+        return self.cv if self.cv is not None else (QUICK_CV if self.quick else DEFAULT_CV)
+
+    @property
+    def grid(self) -> list[float]:
+        """C values searched."""
+        if self.c_grid is not None:
+            return list(self.c_grid)
+        return list((QUICK_C_GRIDS if self.quick else C_GRIDS)[self.classifier])
+
+    @property
+    def scdv(self) -> dict:
+        """The ``SCDV`` parameters (:func:`scdv_settings`)."""
+        return scdv_settings(self.dataset, self.scdv_preset, quick=self.quick,
+                             overrides=self.scdv_params, seed=self.seed)
+
+    @property
+    def power(self) -> float | None:
+        """Signed power of the SCDV entries before unit rows, or None."""
+        return SCDV_PRESETS[self.scdv_preset]["power"]
+
+    @property
+    def token_settings(self) -> Mapping[str, Any]:
+        """Keyword arguments of the tokenizer under the preset."""
+        return self.info.preset(self.scdv_preset).tokens
+
+    @property
+    def cache_path(self) -> Path:
+        """The token and model cache folder."""
+        return Path(self.cache_dir) if self.cache_dir is not None else default_cache_dir()
+
+    @property
+    def sizes(self) -> dict:
+        """Subset sizes: the corpus's quick sizes (if ``quick``) under ``subset``."""
+        quick = self.info.quick if self.quick else {}
+        return {**quick, **(self.subset or {})}
+
+    @property
+    def uses_scdv(self) -> bool:
+        """Whether the method fits SCDV."""
+        return self.method in SCDV_METHODS
+
+    @property
+    def uses_tfidf(self) -> bool:
+        """Whether the method computes TF-IDF."""
+        return self.method in ("tfidf", "stacking")
+
+    @property
+    def uses_tokens(self) -> bool:
+        """Whether the method reads token lists (TF-IDF reads the raw text)."""
+        return self.uses_scdv or self.method == "doc2vec"
+
+
+def _check(config: RunConfig) -> None:
+    """Raise :class:`UsageError` for the first bad value of ``config``."""
+    def choice(value, name, valid):
+        try:
+            known = value in valid
+        except TypeError:  # an unhashable value is no key of the registry
+            known = False
+        if not known:
+            raise UsageError(f"{name} must be one of {', '.join(map(str, valid))}; "
+                             f"got {value!r}")
+
+    choice(config.dataset, "dataset", DATASET_NAMES)
+    choice(config.method, "method", METHODS)
+    choice(config.protocol, "protocol", PROTOCOLS)
+    choice(config.classifier, "classifier", CLASSIFIERS)
+    choice(config.class_weight, "class_weight", (None, "balanced"))
+    cv, c_grid = config.cv, config.c_grid
+    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
+        raise UsageError(f"cv must be an integer >= 2; got {cv!r}")
+    if c_grid is not None:
+        if len(c_grid) == 0 or any(not np.isfinite(c) or c <= 0 for c in c_grid):
+            raise UsageError(f"every C in the grid must be a positive number; got {c_grid!r}")
+    if config.scdv_preset not in SCDV_PRESETS:
+        raise UsageError(f"scdv_preset must be one of {', '.join(SCDV_PRESETS)}; "
+                         f"got {config.scdv_preset!r}")
+    if isinstance((config.scdv_params or {}).get("word_vectors"), (str, os.PathLike)):
+        _check_word_vectors_file(config.scdv_params["word_vectors"])
+    threads = config.blas_threads
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise UsageError(f"blas_threads must be a positive integer or None; got {threads!r}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -153,24 +302,6 @@ def versions() -> dict:
     return {"python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "sklearn": sklearn.__version__,
             "gensim": gensim.__version__, "scdv": scdv.__version__}
-
-
-def _check_options(dataset, method, protocol, classifier, class_weight, cv, c_grid):
-    def choice(value, name, valid):
-        if value not in valid:
-            raise UsageError(f"{name} must be one of {', '.join(map(str, valid))}; "
-                             f"got {value!r}")
-
-    choice(dataset, "dataset", DATASET_NAMES)
-    choice(method, "method", METHODS)
-    choice(protocol, "protocol", PROTOCOLS)
-    choice(classifier, "classifier", CLASSIFIERS)
-    choice(class_weight, "class_weight", (None, "balanced"))
-    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-        raise UsageError(f"cv must be an integer >= 2; got {cv!r}")
-    if c_grid is not None:
-        if len(c_grid) == 0 or any(not np.isfinite(c) or c <= 0 for c in c_grid):
-            raise UsageError(f"every C in the grid must be a positive number; got {c_grid!r}")
 
 
 def _check_word_vectors_file(path) -> None:
@@ -208,59 +339,10 @@ class _Timer:
         return _Stage()
 
 
-def _subsample(n: int, size: int, y, seed: int) -> np.ndarray:
-    """Sorted indices of a random subset; stratified when ``y`` is 1-d."""
-    if size >= n:
-        return np.arange(n)
-    idx = np.arange(n)
-    stratify = y if (y is not None and np.ndim(y) == 1) else None
-    chosen, _ = train_test_split(idx, train_size=size, stratify=stratify, random_state=seed)
-    return np.sort(chosen)
-
-
-def _take(bunch_part: dict, idx) -> dict:
-    return {"data": [bunch_part["data"][i] for i in idx],
-            "target": np.asarray(bunch_part["target"])[idx],
-            "ids": [bunch_part["ids"][i] for i in idx]}
-
-
-def _load(dataset, data_dir, quick, subset, seed):
-    """Documents, labels and splits: ``(corpus, splits, target_names, info)``.
-
-    ``corpus`` holds ``data``, ``target`` and ``ids`` of every document used;
-    ``splits`` is a list of (train indices, test indices) into it.
-    """
-    sizes = {**QUICK[dataset], **(subset or {})} if quick else dict(subset or {})
-    if dataset == "livedoor":
-        bunch = load_dataset("livedoor", "all", data_dir, download_if_missing=True)
-        part = {"data": bunch.data, "target": bunch.target, "ids": bunch.ids}
-        if "n_docs" in sizes:
-            part = _take(part, _subsample(len(part["data"]), sizes["n_docs"],
-                                          part["target"], seed))
-        if "max_chars" in sizes:
-            part["data"] = [text[:sizes["max_chars"]] for text in part["data"]]
-        n_outer = sizes.get("outer_folds", LIVEDOOR_OUTER_FOLDS)
-        outer = StratifiedKFold(n_splits=n_outer, shuffle=True, random_state=seed)
-        splits = list(outer.split(np.zeros(len(part["target"])), part["target"]))
-        scheme = f"stratified {n_outer}-fold cross-validation (shuffled, seed {seed})"
-        return part, splits, list(bunch.target_names), {"split": scheme, "subset": sizes}
-
-    train = load_dataset(dataset, "train", data_dir, download_if_missing=True)
-    test = load_dataset(dataset, "test", data_dir, download_if_missing=True)
-    tr = {"data": train.data, "target": train.target, "ids": train.ids}
-    te = {"data": test.data, "target": test.target, "ids": test.ids}
-    if "n_train" in sizes:
-        tr = _take(tr, _subsample(len(tr["data"]), sizes["n_train"], tr["target"], seed))
-    if "n_test" in sizes:
-        te = _take(te, _subsample(len(te["data"]), sizes["n_test"], te["target"], seed))
-    corpus = {"data": tr["data"] + te["data"],
-              "target": np.concatenate([tr["target"], te["target"]]),
-              "ids": tr["ids"] + te["ids"]}
-    n_tr = len(tr["data"])
-    splits = [(np.arange(n_tr), np.arange(n_tr, len(corpus["data"])))]
-    scheme = ("20 Newsgroups bydate train/test" if dataset == "20ng"
-              else "Reuters-21578 ModApte train/test")
-    return corpus, splits, list(train.target_names), {"split": scheme, "subset": sizes}
+def _load(config: RunConfig) -> Splits:
+    """The corpus split by its registered scheme; downloaded when no local copy is found."""
+    return load_splits(config.dataset, config.data_dir, sizes=config.sizes, seed=config.seed,
+                       download_if_missing=True)
 
 
 def _first_label_by_frequency(Y_test, Y_train) -> np.ndarray:
@@ -275,35 +357,223 @@ def _first_label_by_frequency(Y_test, Y_train) -> np.ndarray:
 # --------------------------------------------------------------------------- one split
 
 
-def _fit_predict(fs, y_train, *, method, classifier, class_weight, c_grid, n_splits,
-                 multilabel, seed, timer, counter):
+def _fit_predict(fs, y_train, config: RunConfig, timer: _Timer, counter: FitWarnings):
     """Grid-search (or stack) on the training features; predict the test features."""
+    common = dict(classifier=config.classifier, class_weight=config.class_weight,
+                  n_splits=config.n_splits, multilabel=config.info.multilabel,
+                  seed=config.seed)
     with timer.stage("grid_search"):
-        if method == "stacking":
+        if config.method == "stacking":
             cv_info, base_C = {}, {}
             for block in ("scdv", "tfidf"):
                 start, stop = fs.blocks[block]
                 _, summary = grid_search(fs.X_train[:, start:stop], y_train,
-                                         classifier=classifier, c_grid=c_grid,
-                                         class_weight=class_weight, n_splits=n_splits,
-                                         multilabel=multilabel, seed=seed, counter=counter)
+                                         c_grid=config.grid, counter=counter, **common)
                 cv_info[block] = summary
                 base_C[block] = summary["best_C"]
-            estimator = make_stacking(fs.blocks, base_C, classifier=classifier,
-                                      class_weight=class_weight, n_splits=n_splits,
-                                      multilabel=multilabel, seed=seed)
+            estimator = make_stacking(fs.blocks, base_C, **common)
             with quiet_fit_warnings(counter):
                 estimator.fit(fs.X_train, y_train)
         else:
-            search, cv_info = grid_search(fs.X_train, y_train, classifier=classifier,
-                                          c_grid=c_grid, class_weight=class_weight,
-                                          n_splits=n_splits, multilabel=multilabel,
-                                          seed=seed, counter=counter)
+            search, cv_info = grid_search(fs.X_train, y_train, c_grid=config.grid,
+                                          counter=counter, **common)
             estimator = search.best_estimator_
     with timer.stage("predict"):
         y_pred = estimator.predict(fs.X_test)
         scores = decision_scores(estimator, fs.X_test)
     return y_pred, scores, cv_info
+
+
+@dataclass(frozen=True)
+class _Folds:
+    """What the splits of one run left: per-split results and the pooled test predictions.
+
+    ``results`` has one dict per split (sizes, metrics, inner CV); ``y_true``
+    and ``y_pred`` hold the test documents of every split, split after split,
+    whose corpus rows are ``test_rows``; ``features`` is each split's
+    :attr:`pipelines.features.FeatureSet.info`; ``map_data`` is (test
+    features, test rows, training labels) of the first split, kept only when
+    plots are drawn.
+    """
+
+    results: list
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    test_rows: np.ndarray
+    features: list
+    map_data: tuple | None
+
+    @property
+    def n_train(self) -> int:
+        """Training documents per split (the mean over outer folds)."""
+        return int(np.mean([f["n_train"] for f in self.results]))
+
+    @property
+    def n_test(self) -> int:
+        """Test documents per split (the mean over outer folds)."""
+        return int(np.mean([f["n_test"] for f in self.results]))
+
+
+def _run_folds(config: RunConfig, corpus: dict, splits, tokens, timer: _Timer,
+               counter: FitWarnings) -> _Folds:
+    """Features, classifier and test predictions of every split, one after the other."""
+    texts, y = corpus["data"], corpus["target"]
+    results, features, y_pred_parts, map_data = [], [], [], None
+    for k, (tr, te) in enumerate(splits):
+        if len(splits) > 1:
+            logger.info("fold %d/%d: %d train, %d test", k + 1, len(splits), len(tr), len(te))
+        fs = build_features(
+            config.method,
+            train_texts=[texts[i] for i in tr], test_texts=[texts[i] for i in te],
+            train_tokens=[tokens[i] for i in tr] if tokens is not None else None,
+            test_tokens=[tokens[i] for i in te] if tokens is not None else None,
+            language=config.info.language, protocol=config.protocol,
+            scdv_params=config.scdv, scdv_l2=config.scdv_l2, scdv_power=config.power,
+            cache_dir=config.cache_path, all_texts=texts, all_tokens=tokens,
+            seed=config.seed, doc2vec_params=QUICK_DOC2VEC_PARAMS if config.quick else None,
+        )
+        for key, seconds in fs.timings.items():
+            timer.add(key, seconds)
+        features.append(fs.info)
+        y_pred, scores, cv_info = _fit_predict(fs, y[tr], config, timer, counter)
+        y_pred_parts.append(np.asarray(y_pred))
+        if config.info.multilabel:
+            fold_metrics = evaluate.multilabel_metrics(y[te], scores, y_pred)
+        else:
+            fold_metrics = evaluate.single_label_metrics(y[te], y_pred)
+        results.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
+                        **fold_metrics, "inner_cv": cv_info})
+        if k == 0 and config.plots_dir is not None:
+            map_data = (fs.X_test, te, y[tr])
+        del fs  # a split's features can be large; free them before the next split's
+    order = np.concatenate([te for _, te in splits])
+    return _Folds(results, y[order], np.concatenate(y_pred_parts), order, features, map_data)
+
+
+# --------------------------------------------------------------------------- the result
+
+
+def _aggregate(config: RunConfig, folds: _Folds, scheme: str,
+               counter: FitWarnings) -> tuple[dict, dict]:
+    """The headline ``metrics`` and the ``cv`` section of the result."""
+    keys = [k for k in folds.results[0] if k not in ("fold", "n_train", "n_test", "inner_cv")]
+    if len(folds.results) > 1:
+        # Outer CV: the headline is the mean over folds; std goes to "cv".
+        metrics = {m: float(np.mean([f[m] for f in folds.results])) for m in keys}
+        cv_section = {
+            "scheme": scheme,
+            "inner": f"{config.n_splits}-fold grid search over C on each outer fold's "
+                     "training part",
+            "folds": folds.results,
+            "mean": metrics,
+            "std": {m: float(np.std([f[m] for f in folds.results])) for m in keys},
+        }
+    else:
+        metrics = {m: folds.results[0][m] for m in keys}
+        inner = folds.results[0]["inner_cv"]
+        cv_section = {
+            "scheme": f"{config.n_splits}-fold grid search over C on the training set "
+                      f"(test set: {scheme})",
+            **({"base_estimators": inner,
+                "final_estimator": "ScoreBlend (one weight per base model, one bias per "
+                                   "class), not searched"}
+               if config.method == "stacking" else inner),
+        }
+    cv_section["fit_warnings"] = counter.as_dict()
+    return metrics, cv_section
+
+
+def _error_report(config: RunConfig, folds: _Folds, ids: Sequence[str],
+                  target_names: Sequence[str]) -> tuple[dict, dict]:
+    """The per-label ``report`` and the ``errors`` section (most-confused pairs)."""
+    y_true, y_pred = folds.y_true, folds.y_pred
+    test_ids = [ids[i] for i in folds.test_rows]
+    report = evaluate.per_label_report(y_true, y_pred, target_names)
+    if config.info.multilabel:
+        confused = evaluate.multilabel_confused_pairs(y_true, y_pred, test_ids, target_names)
+        errors = {"definition": "pairs (true label the classifier missed, label it "
+                                "predicted that is not true) in the same document",
+                  "n_docs_with_errors": int(np.any(y_true != y_pred, axis=1).sum()),
+                  "most_confused": confused}
+    else:
+        confused = evaluate.confused_pairs(y_true, y_pred, test_ids, target_names)
+        errors = {"definition": "(true class, predicted class) pairs of misclassified "
+                                "test documents" + (", pooled over the outer folds"
+                                                    if len(folds.results) > 1 else ""),
+                  "n_errors": int(np.sum(y_true != y_pred)),
+                  "most_confused": confused}
+    return report, errors
+
+
+def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: bool) -> dict:
+    """The ``params`` section of the result: how the run was made."""
+    params: dict = {
+        "protocol": config.protocol,
+        "protocol_description": (
+            "inductive: tokenizer statistics, word2vec, GMM, IDF, threshold (and TF-IDF "
+            "vocabulary/idf) fitted on the training documents only"
+            if config.protocol == "inductive" else
+            "transductive: the unsupervised stages (SCDV fit, TF-IDF vocabulary/idf) also "
+            "saw the test documents' text, never their labels (as the SCDV paper's code)"),
+        "split": scheme,
+        "classifier": {"name": config.classifier, "class_weight": config.class_weight,
+                       "c_grid": config.grid, "cv_folds": config.n_splits,
+                       "selection_scoring": "lrap" if config.info.multilabel else "accuracy",
+                       "multilabel": "one-vs-rest" if config.info.multilabel else None},
+        "seed": config.seed,
+        "feature_caching": (
+            "unsupervised features are fitted once per training set and computed once "
+            "for train and test; the C grid search refits only the linear classifier "
+            "(the inner CV folds therefore share features fitted on the whole training "
+            "part, without labels)"),
+        "quick": bool(config.quick),
+        "quick_config": ({"subset": config.sizes, "scdv": QUICK_SCDV,
+                          "cv_folds": config.n_splits, "c_grid": config.grid}
+                         if config.quick else None),
+    }
+    if tokenized:
+        params["tokenizer"] = config.info.tokenizer
+        params["tokenizer_settings"] = {k: list(v) for k, v in config.token_settings.items()}
+    if config.uses_scdv:
+        params["scdv"] = config.scdv
+        params["scdv_l2_normalize"] = bool(config.scdv_l2)
+        params["scdv_preset"] = config.scdv_preset
+        params["scdv_power"] = config.power
+        if params["scdv"].get("workers", 1) > 1:
+            params["scdv_note"] = (f"word2vec ran with workers={params['scdv']['workers']}: "
+                                   "results are not bit-repeatable between runs")
+        params["features"] = feature_info
+    if config.uses_tfidf:
+        params["tfidf"] = tfidf_description(config.info.language)
+        params.setdefault("features", feature_info)
+    if config.method == "doc2vec":
+        params["features"] = feature_info
+        params["doc2vec"] = {"dm": 0, **DOC2VEC_PARAMS,
+                             **(QUICK_DOC2VEC_PARAMS if config.quick else {}),
+                             "seed": config.seed,
+                             "note": "PV-DBOW trained on the training documents; test "
+                                     "vectors inferred (infer_vector)"}
+    if config.method == "w2v-avg":
+        params["w2v_avg"] = ("mean of the unit word vectors of the fitted SCDV model "
+                             "(same word2vec as SCDV)")
+    if config.method == "stacking":
+        params["stacking"] = (
+            "StackingClassifier(final_estimator=ScoreBlend: one weight per base model, one "
+            "bias per class, log-loss) over "
+            "[ColumnSlice(SCDV block) + classifier, ColumnSlice(TF-IDF block) + classifier] "
+            "on hstack'ed features computed once; each base C chosen by its own grid "
+            f"search; internal {config.n_splits}-fold out-of-fold decision scores")
+    params["blas_threads"] = config.blas_threads
+    return params
+
+
+def _timings(timer: _Timer, t_start: float) -> dict:
+    """Seconds per stage (0 for a stage the method skips) and in all."""
+    timings = {k: round(v, 3) for k, v in timer.seconds.items()}
+    for stage in ("load", "tokenize", "fit_scdv", "vectorize", "grid_search", "predict"):
+        timings.setdefault(stage, 0.0)
+    timings["total"] = round(time.perf_counter() - t_start, 3)
+    return timings
 
 
 # --------------------------------------------------------------------------- run
@@ -333,14 +603,16 @@ def run(
 
     Parameters
     ----------
-    dataset : {"20ng", "livedoor", "reuters"}
+    dataset : str
+        A corpus of :data:`pipelines.datasets.DATASETS`.
     method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd"}, default="scdv"
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents
         (never their labels), as the SCDV paper's code did.
     quick : bool, default=False
-        Small subsets and a small SCDV (see :data:`QUICK`, :data:`QUICK_SCDV`).
+        Small subsets and a small SCDV (the corpus's
+        :attr:`~pipelines.datasets.DatasetInfo.quick` sizes, :data:`QUICK_SCDV`).
     data_dir : path-like or None
         Corpus folder; see :func:`pipelines.datasets.resolve_data_dir`.
     cv : int or None
@@ -361,22 +633,21 @@ def run(
         ``"paper"``: SCDV's vectors exactly as the paper defines them.
         ``"tuned"``: words weighed by 1 + ln(count) (``sublinear_tf``) and
         the signed square root of every entry followed by unit rows
-        (:class:`scdv.PowerNormalizer`); livedoor tokens of every part of
-        speech; without ``quick``, also K=100 on 20 Newsgroups and livedoor
-        (and word2vec's min_count 5 on 20 Newsgroups). See
-        :data:`SCDV_PRESETS` for how each was chosen.
+        (:class:`scdv.PowerNormalizer`), plus the corpus's own tuned settings
+        (:attr:`pipelines.datasets.DatasetInfo.presets`: tokens always, the
+        SCDV fit without ``quick``). See :data:`SCDV_PRESETS`.
     scdv_params : dict or None, keyword-only
         Overrides of the SCDV settings.
     subset : dict or None, keyword-only
         Overrides of the quick subset sizes (``n_train``, ``n_test``,
-        ``n_docs``, ``max_chars``, ``outer_folds``); also applies without
-        ``quick``.
+        ``n_docs``, ``max_chars``, ``outer_folds``: see
+        :func:`pipelines.datasets.load_splits`); also applies without ``quick``.
     blas_threads : int or None, default=1, keyword-only
         Threads of BLAS and OpenMP (k-means, the mixture, t-SNE) during the
         run; None leaves the libraries' default (one per core). One thread is
         the default because the machines this runs on are shared: with more
-        busy threads than cores, OpenMP's spin-waiting made a quick livedoor
-        run 3.6 times slower (90 s instead of 25 s). word2vec's own threads
+        busy threads than cores, OpenMP's spin-waiting made a quick run 3.6
+        times slower (90 s instead of 25 s). word2vec's own threads
         (``workers``) are not affected. The mixture's result can differ in
         the last digits with the thread count, so it is recorded in
         ``params``.
@@ -395,23 +666,25 @@ def run(
     pipelines.datasets.DatasetNotFoundError
         The corpus is not where it was looked for.
     """
-    if class_weight == "none":
-        class_weight = None
-    _check_options(dataset, method, protocol, classifier, class_weight, cv, c_grid)
-    if scdv_preset not in SCDV_PRESETS:
-        raise UsageError(f"scdv_preset must be one of {', '.join(SCDV_PRESETS)}; "
-                         f"got {scdv_preset!r}")
-    if isinstance((scdv_params or {}).get("word_vectors"), (str, os.PathLike)):
-        _check_word_vectors_file(scdv_params["word_vectors"])
-    if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
-        raise UsageError(f"blas_threads must be a positive integer or None; got {blas_threads!r}")
-    limits = threadpool_limits(limits=blas_threads) if blas_threads else nullcontext()
-    with limits:
-        result = _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight,
-                      cache_dir, plots_dir, seed, c_grid, scdv_l2, scdv_preset, scdv_params,
-                      subset)
-    result["params"]["blas_threads"] = blas_threads
-    return result
+    return run_config(RunConfig(
+        dataset, method=method, protocol=protocol, quick=quick, data_dir=data_dir, cv=cv,
+        classifier=classifier, class_weight=class_weight, cache_dir=cache_dir,
+        plots_dir=plots_dir, seed=seed, c_grid=c_grid, scdv_l2=scdv_l2,
+        scdv_preset=scdv_preset, scdv_params=scdv_params, subset=subset,
+        blas_threads=blas_threads))
+
+
+def run_config(config: RunConfig) -> dict:
+    """Run the experiment ``config`` describes; the result is :func:`run`'s.
+
+    Raises
+    ------
+    pipelines.datasets.DatasetNotFoundError
+        The corpus is not where it was looked for.
+    """
+    threads = config.blas_threads
+    with threadpool_limits(limits=threads) if threads else nullcontext():
+        return _run(config)
 
 
 def scdv_settings(dataset: str, preset: str = "tuned", *, quick: bool = False,
@@ -420,9 +693,11 @@ def scdv_settings(dataset: str, preset: str = "tuned", *, quick: bool = False,
 
     Parameters
     ----------
-    dataset : {"20ng", "livedoor", "reuters"}
+    dataset : str
+        A corpus of :data:`pipelines.datasets.DATASETS`.
     preset : {"tuned", "paper"}, default="tuned"
-        See :data:`SCDV_PRESETS`; its fit settings apply to the full
+        See :data:`SCDV_PRESETS`; the corpus's fit settings under it
+        (:attr:`pipelines.datasets.DatasetInfo.presets`) apply to the full
         configuration only.
     quick : bool, default=False, keyword-only
         Start from :data:`QUICK_SCDV` instead of :data:`FULL_SCDV`.
@@ -435,270 +710,109 @@ def scdv_settings(dataset: str, preset: str = "tuned", *, quick: bool = False,
     -------
     dict
     """
-    chosen = SCDV_PRESETS[preset]
-    fit = {} if quick else chosen["fit_by_dataset"].get(dataset, {})
+    fit = {} if quick else DATASETS[dataset].preset(preset).scdv
     return {**(QUICK_SCDV if quick else FULL_SCDV), **fit,
-            "sublinear_tf": chosen["sublinear_tf"], **(overrides or {}), "random_state": seed}
+            "sublinear_tf": SCDV_PRESETS[preset]["sublinear_tf"], **(overrides or {}),
+            "random_state": seed}
 
 
-def _run(dataset, method, protocol, quick, data_dir, cv, classifier, class_weight, cache_dir,
-         plots_dir, seed, c_grid, scdv_l2, scdv_preset, scdv_params, subset) -> dict:
-    n_splits = cv if cv is not None else (QUICK_CV if quick else DEFAULT_CV)
-    c_grid = list(c_grid) if c_grid is not None else list(
-        (QUICK_C_GRIDS if quick else C_GRIDS)[classifier])
-    params_scdv = scdv_settings(dataset, scdv_preset, quick=quick, overrides=scdv_params,
-                                seed=seed)
-    scdv_power = SCDV_PRESETS[scdv_preset]["power"]
-    token_settings = SCDV_PRESETS[scdv_preset]["tokens_by_dataset"].get(dataset, {})
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    language = _LANGUAGE[dataset]
-    multilabel = dataset == "reuters"
-    uses_scdv = method in ("scdv", "w2v-avg", "stacking", "scdv-svd")
-    uses_tfidf = method in ("tfidf", "stacking")
-    timer = _Timer()
-    counter = FitWarnings()
+def _run(config: RunConfig) -> dict:
+    """Load, tokenise, run every split, and assemble the result of :func:`run`."""
+    timer, counter = _Timer(), FitWarnings()
     t_start = time.perf_counter()
     with timer.stage("load"):
-        corpus, splits, target_names, split_info = _load(dataset, data_dir, quick, subset, seed)
+        corpus, splits, target_names, scheme = _load(config)
     # Logged once the data is found, so a missing corpus prints its one error line only.
-    logger.info("run: dataset=%s method=%s protocol=%s classifier=%s%s", dataset, method,
-                protocol, classifier, " (quick)" if quick else "")
-    texts, y, ids = corpus["data"], corpus["target"], corpus["ids"]
-    logger.info("load: %d documents, %d classes, %s", len(texts), len(target_names),
-                split_info["split"])
-
+    logger.info("run: dataset=%s method=%s protocol=%s classifier=%s%s", config.dataset,
+                config.method, config.protocol, config.classifier,
+                " (quick)" if config.quick else "")
+    logger.info("load: %d documents, %d classes, %s", len(corpus["data"]), len(target_names),
+                scheme)
     tokens = None
-    if uses_scdv or method == "doc2vec":
+    if config.uses_tokens:
         with timer.stage("tokenize"):
-            tokens = tokenize_corpus(texts, _TOKENIZER[language], cache_dir=cache_dir,
-                                     **token_settings)
-
-    y_true_parts, y_pred_parts, score_parts, test_rows = [], [], [], []
-    fold_results, feature_info = [], []
-    map_data = None
-    for k, (tr, te) in enumerate(splits):
-        if len(splits) > 1:
-            logger.info("fold %d/%d: %d train, %d test", k + 1, len(splits), len(tr), len(te))
-        fs = build_features(
-            method,
-            train_texts=[texts[i] for i in tr], test_texts=[texts[i] for i in te],
-            train_tokens=[tokens[i] for i in tr] if tokens is not None else None,
-            test_tokens=[tokens[i] for i in te] if tokens is not None else None,
-            language=language, protocol=protocol, scdv_params=params_scdv,
-            scdv_l2=scdv_l2, scdv_power=scdv_power, cache_dir=cache_dir, all_texts=texts,
-            all_tokens=tokens,
-            seed=seed, doc2vec_params=QUICK_DOC2VEC_PARAMS if quick else None,
-        )
-        for key, seconds in fs.timings.items():
-            timer.add(key, seconds)
-        feature_info.append(fs.info)
-        y_pred, scores, cv_info = _fit_predict(
-            fs, y[tr], method=method, classifier=classifier, class_weight=class_weight,
-            c_grid=c_grid, n_splits=n_splits, multilabel=multilabel, seed=seed,
-            timer=timer, counter=counter)
-        y_true_parts.append(y[te])
-        y_pred_parts.append(np.asarray(y_pred))
-        score_parts.append(scores)
-        test_rows.append(te)
-        if multilabel:
-            fold_metrics = evaluate.multilabel_metrics(y[te], scores, y_pred)
-        else:
-            fold_metrics = evaluate.single_label_metrics(y[te], y_pred)
-        fold_results.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
-                             **fold_metrics, "inner_cv": cv_info})
-        if k == 0 and plots_dir is not None:
-            map_data = (fs.X_test, te, y[tr])
-        del fs
-
-    # ----------------------------------------------------------------- metrics
-    order = np.concatenate(test_rows)
-    y_true_all = np.concatenate(y_true_parts)
-    y_pred_all = np.concatenate(y_pred_parts)
-    scores_all = np.concatenate(score_parts)
-    test_ids = [ids[i] for i in order]
-    metric_keys = [k for k in fold_results[0] if k not in ("fold", "n_train", "n_test",
-                                                           "inner_cv")]
-    if len(splits) > 1:
-        # Outer CV: the headline is the mean over folds; std goes to "cv".
-        metrics = {m: float(np.mean([f[m] for f in fold_results])) for m in metric_keys}
-        cv_section = {
-            "scheme": split_info["split"],
-            "inner": f"{n_splits}-fold grid search over C on each outer fold's training part",
-            "folds": fold_results,
-            "mean": metrics,
-            "std": {m: float(np.std([f[m] for f in fold_results])) for m in metric_keys},
-        }
-    else:
-        metrics = {m: fold_results[0][m] for m in metric_keys}
-        inner = fold_results[0]["inner_cv"]
-        cv_section = {
-            "scheme": f"{n_splits}-fold grid search over C on the training set "
-                      f"(test set: {split_info['split']})",
-            **({"base_estimators": inner,
-                "final_estimator": "ScoreBlend (one weight per base model, one bias per "
-                                   "class), not searched"}
-               if method == "stacking" else inner),
-        }
-    cv_section["fit_warnings"] = counter.as_dict()
-
-    if multilabel:
-        report = evaluate.per_label_report(y_true_all, y_pred_all, target_names)
-        confused = evaluate.multilabel_confused_pairs(y_true_all, y_pred_all, test_ids,
-                                                      target_names)
-        errors = {"definition": "pairs (true label the classifier missed, label it "
-                                "predicted that is not true) in the same document",
-                  "n_docs_with_errors": int(np.any(y_true_all != y_pred_all, axis=1).sum()),
-                  "most_confused": confused}
-    else:
-        report = evaluate.per_label_report(y_true_all, y_pred_all, target_names)
-        confused = evaluate.confused_pairs(y_true_all, y_pred_all, test_ids, target_names)
-        errors = {"definition": "(true class, predicted class) pairs of misclassified "
-                                "test documents" + (", pooled over the outer folds"
-                                                    if len(splits) > 1 else ""),
-                  "n_errors": int(np.sum(y_true_all != y_pred_all)),
-                  "most_confused": confused}
-
-    # ----------------------------------------------------------------- params
-    params: dict = {
-        "protocol": protocol,
-        "protocol_description": (
-            "inductive: tokenizer statistics, word2vec, GMM, IDF, threshold (and TF-IDF "
-            "vocabulary/idf) fitted on the training documents only"
-            if protocol == "inductive" else
-            "transductive: the unsupervised stages (SCDV fit, TF-IDF vocabulary/idf) also "
-            "saw the test documents' text, never their labels (as the SCDV paper's code)"),
-        "split": split_info["split"],
-        "classifier": {"name": classifier, "class_weight": class_weight,
-                       "c_grid": c_grid, "cv_folds": n_splits,
-                       "selection_scoring": "lrap" if multilabel else "accuracy",
-                       "multilabel": "one-vs-rest" if multilabel else None},
-        "seed": seed,
-        "feature_caching": (
-            "unsupervised features are fitted once per training set and computed once "
-            "for train and test; the C grid search refits only the linear classifier "
-            "(the inner CV folds therefore share features fitted on the whole training "
-            "part, without labels)"),
-        "quick": bool(quick),
-        "quick_config": ({"subset": split_info["subset"], "scdv": QUICK_SCDV,
-                          "cv_folds": n_splits, "c_grid": c_grid} if quick else None),
-    }
-    if tokens is not None:
-        params["tokenizer"] = _TOKENIZER[language]
-        params["tokenizer_settings"] = {k: list(v) for k, v in token_settings.items()}
-    if uses_scdv:
-        params["scdv"] = {k: v for k, v in params_scdv.items()}
-        params["scdv_l2_normalize"] = bool(scdv_l2)
-        params["scdv_preset"] = scdv_preset
-        params["scdv_power"] = scdv_power
-        if params_scdv.get("workers", 1) > 1:
-            params["scdv_note"] = (f"word2vec ran with workers={params_scdv['workers']}: "
-                                   "results are not bit-repeatable between runs")
-        params["features"] = feature_info
-    if uses_tfidf:
-        params["tfidf"] = tfidf_description(language)
-        params.setdefault("features", feature_info)
-    if method == "doc2vec":
-        params["features"] = feature_info
-        params["doc2vec"] = {"dm": 0, **DOC2VEC_PARAMS,
-                             **(QUICK_DOC2VEC_PARAMS if quick else {}), "seed": seed,
-                             "note": "PV-DBOW trained on the training documents; test "
-                                     "vectors inferred (infer_vector)"}
-    if method == "w2v-avg":
-        params["w2v_avg"] = ("mean of the unit word vectors of the fitted SCDV model "
-                             "(same word2vec as SCDV)")
-    if method == "stacking":
-        params["stacking"] = (
-            "StackingClassifier(final_estimator=ScoreBlend: one weight per base model, one "
-            "bias per class, log-loss) over "
-            "[ColumnSlice(SCDV block) + classifier, ColumnSlice(TF-IDF block) + classifier] "
-            "on hstack'ed features computed once; each base C chosen by its own grid "
-            f"search; internal {n_splits}-fold out-of-fold decision scores")
-
+            tokens = tokenize_corpus(corpus["data"], config.info.tokenizer,
+                                     cache_dir=config.cache_path, **config.token_settings)
+    folds = _run_folds(config, corpus, splits, tokens, timer, counter)
+    metrics, cv_section = _aggregate(config, folds, scheme, counter)
+    report, errors = _error_report(config, folds, corpus["ids"], target_names)
     result = {
-        "dataset": dataset,
-        "protocol": protocol,
-        "method": method,
-        "params": params,
+        "dataset": config.dataset,
+        "protocol": config.protocol,
+        "method": config.method,
+        "params": _describe(config, scheme, folds.features, tokenized=tokens is not None),
         "metrics": metrics,
         "cv": cv_section,
         "timings_s": {},
         "versions": versions(),
         "report": report,
         "errors": errors,
-        "n_train": int(np.mean([len(tr) for tr, _ in splits])) if len(splits) > 1
-        else int(len(splits[0][0])),
-        "n_test": int(np.mean([len(te) for _, te in splits])) if len(splits) > 1
-        else int(len(splits[0][1])),
-        "quick": bool(quick),
+        "n_train": folds.n_train,
+        "n_test": folds.n_test,
+        "quick": bool(config.quick),
     }
-
-    if plots_dir is not None:
+    if config.plots_dir is not None:
         with timer.stage("plots"):
-            result["plots"] = _make_plots(
-                Path(plots_dir), dataset=dataset, method=method, protocol=protocol,
-                target_names=target_names, y_true=y_true_all, y_pred=y_pred_all,
-                fold_results=fold_results, cv_section=cv_section, metrics=metrics,
-                map_data=map_data, y=y, multilabel=multilabel, quick=quick, seed=seed)
-    timings = {k: round(v, 3) for k, v in timer.seconds.items()}
-    for stage in ("load", "tokenize", "fit_scdv", "vectorize", "grid_search", "predict"):
-        timings.setdefault(stage, 0.0)
-    timings["total"] = round(time.perf_counter() - t_start, 3)
-    result["timings_s"] = timings
-    logger.info("run: done in %.1f s", timings["total"])
+            result["plots"] = _make_plots(config, folds, corpus["target"], target_names,
+                                          metrics, cv_section)
+    result["timings_s"] = _timings(timer, t_start)
+    logger.info("run: done in %.1f s", result["timings_s"]["total"])
     return result
 
 
-def _make_plots(plots_dir: Path, *, dataset, method, protocol, target_names, y_true, y_pred,
-                fold_results, cv_section, metrics, map_data, y, multilabel, quick,
-                seed) -> list[str]:
+def _make_plots(config: RunConfig, folds: _Folds, y, target_names, metrics: dict,
+                cv_section: dict) -> list[str]:
+    """Draw the run's PNG figures into ``config.plots_dir``; return their paths."""
     from . import plots
 
-    tag = f"{dataset}-{method}-{protocol}"
+    plots_dir = Path(config.plots_dir)
+    multilabel, outer = config.info.multilabel, len(folds.results) > 1
+    tag = f"{config.dataset}-{config.method}-{config.protocol}"
+    head = f"{config.dataset} / {config.method} / {config.protocol}"
     written = []
-    head = f"{dataset} / {method} / {protocol}"
     if multilabel:
         written.append(plots.plot_label_f1(
-            y_true, y_pred, target_names, plots_dir / f"{tag}-label-f1.png",
+            folds.y_true, folds.y_pred, target_names, plots_dir / f"{tag}-label-f1.png",
             title=f"{head}: per-label F1, 20 most frequent test labels "
                   f"(micro F1 {metrics['f1_micro']:.3f})"))
     else:
-        pooled = " pooled over outer folds" if len(fold_results) > 1 else ""
+        pooled = " pooled over outer folds" if outer else ""
         written.append(plots.plot_confusion_matrix(
-            y_true, y_pred, target_names, plots_dir / f"{tag}-confusion.png",
+            folds.y_true, folds.y_pred, target_names, plots_dir / f"{tag}-confusion.png",
             title=f"{head}: confusion matrix{pooled}, rows normalised (%); "
                   f"accuracy {metrics['accuracy']:.3f}"))
 
-    X_test, te, y_train = map_data
+    X_test, te, y_train = folds.map_data
     if multilabel:
         colour = _first_label_by_frequency(y[te], y_train)
         what = "coloured by each document's most frequent label"
     else:
         colour = y[te]
         what = "coloured by class"
-    n_map = QUICK_MAP_DOCS if quick else MAP_DOCS
-    where = "fold-1 test" if len(fold_results) > 1 else "test"
+    n_map = QUICK_MAP_DOCS if config.quick else MAP_DOCS
+    where = "fold-1 test" if outer else "test"
     written.append(plots.plot_document_map(
         X_test, colour, target_names, plots_dir / f"{tag}-map.png", max_docs=n_map,
-        seed=seed,
+        seed=config.seed,
         title=f"{head}: {min(n_map, X_test.shape[0])} {where} documents, "
               f"TruncatedSVD(50) + t-SNE, {what}"))
 
-    if len(fold_results) > 1:
+    if outer:
         keys = ("accuracy", "f1_macro")
-        scores = {k: [f[k] for f in fold_results] for k in keys}
+        scores = {k: [f[k] for f in folds.results] for k in keys}
         written.append(plots.plot_fold_scores(
             scores, plots_dir / f"{tag}-folds.png", xlabel="outer fold",
             title=f"{head}: test scores per outer fold"))
     else:
-        inner = cv_section.get("base_estimators") or {method: cv_section}
+        inner = cv_section.get("base_estimators") or {config.method: cv_section}
         scores = {f"{name} CV {s['scoring']} (C={s['best_C']:g})": s["fold_scores"]
                   for name, s in inner.items()}
-        ref_key = "precision_at_1" if multilabel else "accuracy"
+        ref_key = config.info.metric
         written.append(plots.plot_fold_scores(
             scores, plots_dir / f"{tag}-folds.png", xlabel="inner fold (training data)",
             reference={f"test {ref_key}": metrics[ref_key]},
             title=f"{head}: grid-search CV scores of the chosen C"
-                  + (" (each base estimator)" if method == "stacking" else "")))
+                  + (" (each base estimator)" if config.method == "stacking" else "")))
     return [str(p) for p in written]
 
 
@@ -760,12 +874,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _tuned_summaries() -> list[str]:
+    """``"<what> on <name>"`` for each corpus the tuned preset changes, for ``--help``."""
+    texts = []
+    for name, info in DATASETS.items():
+        summary = info.preset("tuned").summary
+        if summary:
+            texts.append(f"{summary} on {name}")
+    return texts
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main`; its corpora come from the registry."""
+    titles = [info.title for info in DATASETS.values()]
+    corpora = " or ".join(filter(None, [", ".join(titles[:-1]), titles[-1]]))
     parser = _Parser(
         prog="python -m pipelines.classify",
         description="Cross-validated classification of SCDV features (or TF-IDF, "
-                    "averaged word2vec, or an SCDV+TF-IDF stacking) on 20 Newsgroups, "
-                    "livedoor or Reuters-21578.")
+                    f"averaged word2vec, or an SCDV+TF-IDF stacking) on {corpora}.")
     parser.add_argument("--dataset", required=True, choices=DATASET_NAMES)
     parser.add_argument("--output", metavar="FILE",
                         help="write the JSON results here (default: print them on stdout)")
@@ -791,9 +917,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scdv", choices=tuple(SCDV_PRESETS), default="tuned",
                         dest="scdv_preset",
                         help="tuned (default): words weighed by 1 + ln(count), the signed "
-                             "square root of every entry, then unit rows; K=100 on 20ng "
-                             "and livedoor, min_count 5 on 20ng, every part of speech on "
-                             "livedoor; paper: the paper's model and vectors as they are")
+                             "square root of every entry, then unit rows"
+                             + "".join(f"; {text}" for text in _tuned_summaries())
+                             + "; paper: the paper's model and vectors as they are")
     parser.add_argument("--word-vectors", metavar="PATH",
                         help="pretrained word vectors (word2vec text or binary) instead of "
                              "training word2vec; restricted to words seen min_count times "
@@ -830,14 +956,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.quiet)
     prog = parser.prog
     try:
-        result = run(
-            args.dataset, method=args.method, protocol=args.protocol, quick=args.quick,
-            data_dir=args.data_dir, cv=args.cv, classifier=args.classifier,
-            class_weight=None if args.class_weight == "none" else args.class_weight,
-            cache_dir=args.cache_dir, plots_dir=args.plots, seed=args.seed,
-            c_grid=args.c_grid, scdv_l2=args.l2_normalize, scdv_preset=args.scdv_preset,
-            scdv_params={"word_vectors": args.word_vectors} if args.word_vectors else None,
-        )
+        result = run_config(RunConfig.from_args(args))
     except (UsageError, scdv.WordVectorsError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

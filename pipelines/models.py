@@ -297,13 +297,15 @@ class ScoreBlend(ClassifierMixin, BaseEstimator):
 
 
 def make_stacking(blocks: dict, base_C: dict, *, classifier="linearsvc", class_weight=None,
-                  n_splits=5, multilabel=False, seed=0, final="blend"):
+                  n_splits=5, multilabel=False, seed=0):
     """SCDV + TF-IDF stacking on one side-by-side feature matrix.
 
     Each base estimator is ``Pipeline([ColumnSlice(block), classifier])``, so
     it sees only its own feature block, and the stacking's internal
-    cross-validation refits only linear models. The final estimator works on
-    the base models' out-of-fold decision scores.
+    cross-validation refits only linear models. The final estimator, a
+    :class:`ScoreBlend` (one weight per base model, one bias per class),
+    works on the base models' out-of-fold decision scores; with that few
+    parameters it does not overfit them where training data are few.
 
     Parameters
     ----------
@@ -313,14 +315,8 @@ def make_stacking(blocks: dict, base_C: dict, *, classifier="linearsvc", class_w
         C of each base classifier (chosen beforehand by :func:`grid_search`
         on its own block, on the training data).
     classifier, class_weight, n_splits, multilabel, seed
-        As for :func:`grid_search`.
-    final : {"blend", "logreg"}, default="blend"
-        :class:`ScoreBlend` (one weight per base model, one bias per class),
-        or a logistic regression (C=1) on all the scores, one-vs-rest for
-        multi-label targets. The blend is the default: on the quick subsets
-        the logistic regression overfitted the scores and the stack lost to
-        TF-IDF alone. ``class_weight`` reaches the base models (and the
-        logistic regression), not the blend.
+        As for :func:`grid_search`; ``class_weight`` reaches the base models,
+        not the blend.
 
     Returns
     -------
@@ -333,17 +329,9 @@ def make_stacking(blocks: dict, base_C: dict, *, classifier="linearsvc", class_w
                               multilabel=multilabel, seed=seed)
         estimators.append((name, Pipeline([("columns", ColumnSlice(start, stop)),
                                            ("clf", clf)])))
-    if final == "blend":
-        final_estimator = ScoreBlend(n_models=len(estimators))
-    elif final == "logreg":
-        final_estimator = LogisticRegression(max_iter=LOGREG_MAX_ITER, class_weight=class_weight)
-        if multilabel:
-            final_estimator = OneVsRestClassifier(final_estimator)
-    else:
-        raise ValueError(f"unknown final estimator {final!r}; valid: blend, logreg")
     return StackingClassifier(
         estimators=estimators,
-        final_estimator=final_estimator,
+        final_estimator=ScoreBlend(n_models=len(estimators)),
         cv=make_inner_cv(n_splits, multilabel, seed),
         # Decision scores are what both linear models offer (LinearSVC has no
         # predict_proba), so both classifiers stack the same kind of input.
@@ -354,8 +342,8 @@ def make_stacking(blocks: dict, base_C: dict, *, classifier="linearsvc", class_w
 
 def _never_seen_labels(estimator) -> list[int]:
     """Columns of a one-vs-rest model whose label had no positive training example."""
-    if isinstance(estimator, StackingClassifier):
-        estimator = estimator.final_estimator_
+    # Only a one-vs-rest model, bare or ending a Pipeline, is looked into: a
+    # stacking ends in a ScoreBlend, whose columns are not per-label models.
     if isinstance(estimator, Pipeline):
         estimator = estimator[-1]
     if not isinstance(estimator, OneVsRestClassifier):

@@ -454,6 +454,108 @@ def test_load_dataset_rejects_unknown_names(tmp_path):
         load_dataset("livedoor", "dev", data_dir=tmp_path)
 
 
+# --------------------------------------------------------------------------- registry
+
+
+def _bunch_loader(n_docs=40, n_classes=4, calls=None):
+    """A registry loader over made-up documents: ``"train"`` is the first three quarters."""
+
+    def load(subset, data_dir=None, download_if_missing=True):
+        if calls is not None:
+            calls.append((subset, data_dir, download_if_missing))
+        rows = {"train": range(3 * n_docs // 4), "test": range(3 * n_docs // 4, n_docs),
+                "all": range(n_docs)}[subset]
+        return Bunch(data=[f"document {i}" for i in rows],
+                     target=np.array([i % n_classes for i in rows]),
+                     target_names=[f"class {k}" for k in range(n_classes)],
+                     ids=[f"doc/{i}" for i in rows], subset=subset)
+
+    return load
+
+
+def test_registry_holds_each_corpus_facts():
+    assert list(datasets.DATASET_NAMES) == ["20ng", "livedoor", "reuters"]
+    ng, livedoor, reuters = (datasets.DATASETS[name] for name in datasets.DATASET_NAMES)
+    assert (ng.tokenizer, ng.multilabel, ng.metric) == ("english", False, "accuracy")
+    assert ng.split == datasets.TrainTestSplit("20 Newsgroups bydate train/test")
+    assert (livedoor.tokenizer, livedoor.metric) == ("janome", "accuracy")
+    assert livedoor.split == datasets.StratifiedFolds(n_folds=5)
+    assert livedoor.preset("tuned").tokens == {"pos": datasets.JANOME_ALL_POS}
+    assert (reuters.multilabel, reuters.metric) == (True, "precision_at_1")
+    assert reuters.preset("tuned") == datasets.PresetSettings()  # the preset's own settings
+    assert dict(ng.quick) == {"n_train": 1500, "n_test": 800}
+    assert "Reuters" in reuters.title and ng.loader is load_20newsgroups
+
+
+def test_dataset_info_is_frozen_and_checked():
+    info = datasets.DATASETS["20ng"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.language = "japanese"
+    with pytest.raises(TypeError):  # the dicts inside are read-only too
+        info.quick["n_train"] = 5
+    with pytest.raises(TypeError):
+        info.preset("tuned").scdv["n_components"] = 5
+    with pytest.raises(ValueError, match="language"):
+        dataclasses.replace(info, language="klingon")
+    with pytest.raises(ValueError, match="multi-label"):
+        dataclasses.replace(info, multilabel=True, split=datasets.StratifiedFolds())
+
+
+def test_a_registered_corpus_is_loaded_by_name(monkeypatch):
+    calls = []
+    info = datasets.DatasetInfo(title="made up", loader=_bunch_loader(calls=calls),
+                                language="english", multilabel=False, metric="accuracy",
+                                split=datasets.TrainTestSplit("made-up train/test"))
+    monkeypatch.setitem(datasets.DATASETS, "made-up", info)
+    assert "made-up" in datasets.DATASET_NAMES  # a live view of the registry
+    assert load_dataset("made-up", "test", "somewhere", download_if_missing=False).ids == [
+        f"doc/{i}" for i in range(30, 40)]
+    assert calls == [("test", "somewhere", False)]
+    with pytest.raises(ValueError, match="'made-up'"):
+        load_dataset("imdb", "train")
+
+
+def test_train_test_split_scheme_samples_each_part():
+    scheme = datasets.TrainTestSplit("made-up train/test")
+    corpus, splits, names, description = scheme.split(
+        _bunch_loader(), None, {"n_train": 20, "n_test": 6}, 0, True)
+    ((train, test),) = splits
+    assert description == "made-up train/test" and names[0] == "class 0"
+    assert train.tolist() == list(range(20)) and test.tolist() == list(range(20, 26))
+    numbers = [int(doc_id.split("/")[1]) for doc_id in corpus["ids"]]
+    assert max(numbers[:20]) < 30 <= min(numbers[20:])  # training documents come first
+    # Stratified: every class keeps its share of the training sample.
+    assert np.bincount(corpus["target"][train]).tolist() == [5, 5, 5, 5]
+    full = scheme.split(_bunch_loader(), None, {}, 0, True)
+    assert [len(part) for part in full.splits[0]] == [30, 10]
+
+
+def test_stratified_folds_scheme_cuts_samples_and_folds_with_the_seed():
+    scheme = datasets.StratifiedFolds(n_folds=5)
+    loaded = scheme.split(_bunch_loader(), None, {"n_docs": 24, "max_chars": 6}, 3, True)
+    assert loaded.description == "stratified 5-fold cross-validation (shuffled, seed 3)"
+    assert len(loaded.corpus["data"]) == 24 and all(len(d) <= 6 for d in loaded.corpus["data"])
+    tested = np.sort(np.concatenate([test for _, test in loaded.splits]))
+    assert tested.tolist() == list(range(24))  # each document is tested once
+    again = scheme.split(_bunch_loader(), None, {"n_docs": 24, "max_chars": 6}, 3, True)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(loaded.splits, again.splits))
+    three = scheme.split(_bunch_loader(), None, {"outer_folds": 3}, 0, True)
+    assert len(three.splits) == 3 and len(three.corpus["data"]) == 40
+
+
+def test_load_splits_uses_the_registered_scheme(monkeypatch):
+    calls = []
+    info = datasets.DatasetInfo(title="made up", loader=_bunch_loader(calls=calls),
+                                language="english", multilabel=False, metric="accuracy",
+                                split=datasets.StratifiedFolds(n_folds=4))
+    monkeypatch.setitem(datasets.DATASETS, "made-up", info)
+    loaded = datasets.load_splits("made-up", "here", sizes={"n_docs": 20}, seed=1)
+    assert len(loaded.splits) == 4 and len(loaded.corpus["ids"]) == 20
+    assert calls == [("all", "here", True)]
+    with pytest.raises(ValueError, match="unknown dataset"):
+        datasets.load_splits("imdb")
+
+
 # --------------------------------------------------------------------------- downloads
 
 
@@ -803,7 +905,8 @@ def test_classify_downloads_a_corpus_missing_locally(server, cache, empty_dir, m
     from pipelines import classify
 
     serve_corpus(server, monkeypatch, "reuters", fake_archive("reuters"))
-    corpus, splits, target_names, _ = classify._load("reuters", str(empty_dir), False, None, 0)
+    config = classify.RunConfig("reuters", data_dir=str(empty_dir))
+    corpus, splits, target_names, _ = classify._load(config)
     assert corpus["ids"] == FAKE_IDS["reuters"]
     assert [len(train) for train, _ in splits] == [2]
     assert target_names == ["acq", "corn", "earn"]

@@ -6,6 +6,7 @@ runs read the real corpora and are skipped when they are absent.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.metrics import ndcg_score
+from sklearn.utils import Bunch
 
-from pipelines import classify, evaluate, tokens
+from pipelines import classify, datasets, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
 from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
 from pipelines.models import ScoreBlend, decision_scores, make_classifier, make_stacking
@@ -200,12 +202,7 @@ def test_stacking_blend_gives_the_noise_block_no_weight():
     # Not exactly 0: out-of-fold scores of a model of pure noise lean slightly
     # against the true class (each held-out fold shifts the class means).
     assert w_signal > 1 and abs(w_noise) < 0.4 * w_signal
-    old = make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
-                        n_splits=3, seed=0, final="logreg").fit(X, y)
-    assert old.final_estimator_.coef_.shape == (3, 6)  # every score of both models
-    with pytest.raises(ValueError, match="final estimator"):
-        make_stacking({"scdv": (0, 5), "tfidf": (5, 12)}, {"scdv": 1.0, "tfidf": 1.0},
-                      final="forest")
+    assert isinstance(stack.final_estimator_, ScoreBlend)
 
 
 def test_score_blend_fits_the_weighted_sum_of_scores():
@@ -452,6 +449,119 @@ def test_tuned_preset_changes_the_full_fit_per_dataset_and_yields_to_overrides()
         classify.QUICK_SCDV["n_components"]
     mine = classify.scdv_settings("20ng", "tuned", overrides={"n_components": 60}, seed=3)
     assert (mine["n_components"], mine["min_count"], mine["random_state"]) == (60, 5, 3)
+
+
+def test_run_config_is_frozen_checked_and_built_from_the_command_line():
+    args = classify.build_parser().parse_args(
+        ["--dataset", "20ng", "--quick", "--c-grid", "1,10", "--l2-normalize", "--seed", "4"])
+    config = classify.RunConfig.from_args(args)
+    assert config == classify.RunConfig("20ng", quick=True, c_grid=[1.0, 10.0], scdv_l2=True,
+                                        seed=4)
+    assert config.class_weight is None and config.n_splits == 3 and config.grid == [1.0, 10.0]
+    assert config.scdv == classify.scdv_settings("20ng", "tuned", quick=True, seed=4)
+    assert config.sizes == {"n_train": 1500, "n_test": 800}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1
+    assert classify.RunConfig("20ng", class_weight="none").class_weight is None
+    with pytest.raises(classify.UsageError, match="blas_threads"):
+        classify.RunConfig("20ng", blas_threads=0)
+    with pytest.raises(classify.UsageError, match="dataset"):
+        classify.RunConfig(["20ng"])
+    # The caller's dicts are copied: editing them later changes no config.
+    overrides, subset = {"n_components": 7}, {"n_train": 10}
+    mine = classify.RunConfig("20ng", scdv_params=overrides, subset=subset)
+    overrides["n_components"], subset["n_train"] = 8, 11
+    assert mine.scdv["n_components"] == 7 and mine.sizes == {"n_train": 10}
+
+
+def test_classify_names_no_corpus():
+    # Corpora live in the registry (pipelines.datasets); classify reads them from there.
+    source = Path(classify.__file__).read_text(encoding="utf-8").lower()
+    words = {name.lower() for name in datasets.DATASETS} | {"newsgroups", "reuters",
+                                                            "livedoor"}
+    assert sorted(word for word in words if word in source) == []
+    assert classify.QUICK["20ng"] == {"n_train": 1500, "n_test": 800}
+    assert list(classify.QUICK) == list(datasets.DATASETS)
+
+
+# --------------------------------------------------------------------------- a registered corpus
+
+
+def _tiny_bunch(subset, multilabel):
+    """90 documents of three topics (tests.conftest); "train" is the first 60."""
+    from tests.conftest import make_corpus
+
+    docs, labels = make_corpus(90, seed=1)
+    names = sorted(set(labels))
+    target = np.array([names.index(label) for label in labels])
+    if multilabel:
+        Y = np.eye(len(names), dtype=np.uint8)[target]
+        Y[::4, (target[::4] + 1) % len(names)] = 1  # every fourth document has two labels
+        target = Y
+    rows = list({"train": range(60), "test": range(60, 90), "all": range(90)}[subset])
+    return Bunch(data=[docs[i] for i in rows], target=target[rows], target_names=names,
+                 ids=[f"tiny/{i}" for i in rows], subset=subset)
+
+
+@pytest.fixture
+def tiny_corpora(monkeypatch):
+    """Two made-up corpora in the registry, as a new corpus would be added; returns the
+    subsets their loaders were asked for."""
+    calls = []
+
+    def loader(multilabel):
+        def load(subset, data_dir=None, download_if_missing=True):
+            calls.append(subset)
+            return _tiny_bunch(subset, multilabel)
+
+        return load
+
+    monkeypatch.setitem(datasets.DATASETS, "tiny-folds", datasets.DatasetInfo(
+        title="tiny folds", loader=loader(False), language="english", multilabel=False,
+        metric="accuracy", split=datasets.StratifiedFolds(n_folds=3), quick={"n_docs": 60},
+        presets={"tuned": datasets.PresetSettings(
+            scdv={"n_components": 5}, tokens={"stop_words": ["people"]}, summary="K=5")}))
+    monkeypatch.setitem(datasets.DATASETS, "tiny-tags", datasets.DatasetInfo(
+        title="tiny tags", loader=loader(True), language="english", multilabel=True,
+        metric="precision_at_1", split=datasets.TrainTestSplit("tiny train/test"),
+        quick={"n_train": 45}))
+    return calls
+
+
+def test_a_registered_corpus_runs_through_the_cli(tiny_corpora, tmp_path, capsys):
+    assert "K=5 on tiny-folds" in classify.build_parser().format_help()
+    assert classify.scdv_settings("tiny-folds", "tuned")["n_components"] == 5
+    out = tmp_path / "r.json"
+    status = classify.main(["--dataset", "tiny-folds", "--quick", "--output", str(out),
+                            "--cache-dir", str(tmp_path / "cache"), "-q"])
+    assert status == 0 and "accuracy" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    _check_schema(result, "tiny-folds")
+    assert tiny_corpora == ["all"]
+    assert result["params"]["split"] == "stratified 3-fold cross-validation (shuffled, seed 0)"
+    assert result["params"]["quick_config"]["subset"] == {"n_docs": 60}
+    assert result["params"]["tokenizer"] == "english"
+    assert result["params"]["tokenizer_settings"] == {"stop_words": ["people"]}
+    assert result["params"]["scdv"]["n_components"] == classify.QUICK_SCDV["n_components"]
+    assert len(result["cv"]["folds"]) == 3 and result["n_train"] + result["n_test"] == 60
+    assert result["metrics"]["accuracy"] > 0.6  # three distinct topics; chance is 1/3
+
+
+def test_a_registered_multilabel_corpus_runs_with_plots(tiny_corpora, tmp_path):
+    plots = tmp_path / "plots"
+    result = classify.run("tiny-tags", quick=True, cache_dir=tmp_path, plots_dir=plots)
+    _check_schema(result, "tiny-tags")
+    assert tiny_corpora == ["train", "test"]
+    assert set(result["metrics"]) == {"precision_at_1", "ndcg_at_1", "coverage", "lrap",
+                                      "f1_weighted", "f1_micro"}
+    assert result["n_train"] == 45 and result["n_test"] == 30
+    assert result["params"]["split"] == "tiny train/test"
+    assert result["params"]["classifier"]["multilabel"] == "one-vs-rest"
+    assert result["cv"]["scheme"].endswith("(test set: tiny train/test)")
+    assert "n_docs_with_errors" in result["errors"]
+    names = sorted(p.name for p in plots.glob("*.png"))
+    assert names == ["tiny-tags-scdv-inductive-folds.png",
+                     "tiny-tags-scdv-inductive-label-f1.png", "tiny-tags-scdv-inductive-map.png"]
 
 
 # --------------------------------------------------------------------------- quick runs
