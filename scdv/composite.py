@@ -30,10 +30,11 @@ from . import _kernels, persistence
 from ._progress import progress_bar
 from ._validation import check_documents, check_token_documents, seed_from
 from .clustering import COVARIANCE_TYPES, too_few_words_message
-from .fit_steps import count_words, learn_posteriors, learn_word_vectors
+from .power import power_normalize_rows
+from .fit_steps import count_words, learn_posteriors, learn_word_vectors, learn_word_weights
 from .threshold import sparsity_threshold
 from .tokenize import make_tokenizer, tokenize_documents
-from .weighting import TokenIds, count_matrix, count_texts, smooth_idf, term_weights
+from .weighting import TokenIds, count_matrix, count_texts, term_weights
 from .word_state import staged_state
 from .word_vectors import WORD2VEC_CONSTRAINTS, load_word_vectors
 
@@ -380,7 +381,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
              sample=1e-3, epochs=25, n_components=60, covariance_type="tied",
              gmm_max_iter=50, sparsity_percentage=0.04, workers=1, n_jobs=None, seed=0,
              verbose=0, pretrained=None, cluster_proba_threshold=None,
-             renormalize_proba=False, sublinear_tf=False):
+             renormalize_proba=False, sublinear_tf=False, weighting="idf", sif_a=1e-3,
+             trainer="word2vec"):
     """Fit every SCDV stage on tokenised training documents.
 
     Parameters
@@ -407,6 +409,11 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     sublinear_tf : bool
         Weigh words by 1 + ln(count) (see :func:`term_weights`); the
         threshold is learned from vectors weighed so.
+    weighting : {"idf", "sif"}
+    sif_a : float
+        The word weights (see :func:`scdv.fit_steps.learn_word_weights`).
+    trainer : {"word2vec", "fasttext"}
+        The word-vector model (see :func:`scdv.train_word_vectors`).
 
     Returns
     -------
@@ -422,7 +429,8 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
                   negative=negative, sample=sample, epochs=epochs, workers=workers,
                   n_components=n_components, covariance_type=covariance_type,
                   gmm_max_iter=gmm_max_iter, cluster_proba_threshold=cluster_proba_threshold,
-                  renormalize_proba=renormalize_proba)
+                  renormalize_proba=renormalize_proba, weighting=weighting, sif_a=sif_a,
+                  trainer=trainer)
     clock = _StepClock()
     words, vectors = learn_word_vectors(token_docs, count_words(token_docs), len(token_docs),
                                         params, seed=seed, pretrained=pretrained,
@@ -432,7 +440,9 @@ def fit_scdv(token_docs, *, vector_size=200, window=10, min_count=20, negative=1
     clock.lap("mixture")
     vocabulary = {w: i for i, w in enumerate(words)}
     counts = count_matrix(token_docs, vocabulary)
-    idf = smooth_idf(np.diff(counts.tocsc().indptr), counts.shape[0])
+    idf = learn_word_weights(np.diff(counts.tocsc().indptr),
+                             np.asarray(counts.sum(axis=0, dtype=np.float64)).ravel(), counts.shape[0],
+                             params)
     clock.lap("idf")
     kernel = _Kernel(vectors, proba, idf, sublinear_tf=sublinear_tf)
     mins, maxs = kernel.row_min_max(counts, effective_n_jobs(n_jobs))
@@ -463,7 +473,7 @@ class _StepClock:
 
 
 #: Parameters that act at transform time only; the rest shape the fitted state.
-TRANSFORM_PARAMS = ("batch_size", "n_jobs", "verbose", "sublinear_tf")
+TRANSFORM_PARAMS = ("batch_size", "n_jobs", "verbose", "sublinear_tf", "power")
 #: What :meth:`SCDV.refit_mixture` and :meth:`SCDV.refit_threshold` learn again with.
 MIXTURE_PARAMS = ("n_components", "covariance_type", "gmm_max_iter",
                   "cluster_proba_threshold", "renormalize_proba", "random_state")
@@ -675,6 +685,23 @@ class SCDV(TransformerMixin, BaseEstimator):
         dominates its document less. ``threshold_`` is learned from vectors
         weighed the way ``fit`` was told; ``transform`` uses the current
         setting.
+    weighting : {"idf", "sif"}, default="idf"
+        Each word's weight in the sum: the paper's smoothed idf, or idf times
+        the smooth inverse frequency a / (a + p(w)) of P-SIF (Gupta et al.,
+        AAAI 2020; p(w) the word's share of the training tokens), which
+        discounts frequent words further. Not in SCDV's paper.
+    sif_a : float, default=1e-3
+        a of ``weighting="sif"``.
+    power : float in (0, 1] or None, default=None
+        After the cut, replace every entry x by sign(x)|x|^power and scale
+        each row to unit length again (power normalisation, Perronnin et
+        al., ECCV 2010; 0.5 is the signed square root), as
+        :class:`PowerNormalizer` does, in place. Not in the paper; acts at
+        ``transform`` only.
+    trainer : {"word2vec", "fasttext"}, default="word2vec"
+        The word vectors: skip-gram word2vec (the paper's), or gensim's
+        FastText with the same settings, whose vectors also sum character
+        n-grams (Bojanowski et al., TACL 2017).
     random_state : int, RandomState or None, default=None
         Seeds word2vec and the mixture (one seed drawn here, used for both).
     verbose : int, default=0
@@ -761,6 +788,10 @@ class SCDV(TransformerMixin, BaseEstimator):
         cluster_proba_threshold=None,
         renormalize_proba=False,
         sublinear_tf=False,
+        weighting="idf",
+        sif_a=1e-3,
+        power=None,
+        trainer="word2vec",
         random_state=None,
         verbose=0,
     ):
@@ -784,6 +815,10 @@ class SCDV(TransformerMixin, BaseEstimator):
         self.cluster_proba_threshold = cluster_proba_threshold
         self.renormalize_proba = renormalize_proba
         self.sublinear_tf = sublinear_tf
+        self.weighting = weighting
+        self.sif_a = sif_a
+        self.power = power
+        self.trainer = trainer
         self.random_state = random_state
         self.verbose = verbose
 
@@ -802,6 +837,9 @@ class SCDV(TransformerMixin, BaseEstimator):
         "cluster_proba_threshold": [Interval(Real, 0, 1, closed="both"), None],
         "renormalize_proba": ["boolean"],
         "sublinear_tf": ["boolean"],
+        "weighting": [StrOptions({"idf", "sif"})],
+        "sif_a": [Interval(Real, 0, None, closed="neither")],
+        "power": [Interval(Real, 0, 1, closed="right"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -832,6 +870,7 @@ class SCDV(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs, seed=seed_from(self.random_state), verbose=self.verbose,
             pretrained=pretrained, cluster_proba_threshold=self.cluster_proba_threshold,
             renormalize_proba=self.renormalize_proba, sublinear_tf=self.sublinear_tf,
+            weighting=self.weighting, sif_a=self.sif_a, trainer=self.trainer,
         )
         self._publish(vocabulary_=fitted["vocabulary"], word_vectors_=fitted["word_vectors"],
                       word_cluster_proba_=fitted["word_cluster_proba"], idf_=fitted["idf"],
@@ -1008,9 +1047,11 @@ class SCDV(TransformerMixin, BaseEstimator):
         return state
 
     def _vectorize(self, kernel, threshold, count_batches, n_docs=None):
-        return kernel.vectors_of(count_batches, threshold,
-                                 n_jobs=effective_n_jobs(self.n_jobs), verbose=self.verbose,
-                                 n_docs=n_docs)
+        X = kernel.vectors_of(count_batches, threshold, n_jobs=effective_n_jobs(self.n_jobs),
+                              verbose=self.verbose, n_docs=n_docs)
+        if self.power is not None:
+            power_normalize_rows(X, self.power)
+        return X
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names ``cluster{k}_dim{j}``, in column order.

@@ -45,10 +45,10 @@ from sklearn.utils.validation import check_is_fitted
 from . import _io
 from ._validation import seed_from
 from .composite import SCDV, _Kernel
-from .fit_steps import count_words, learn_posteriors, learn_word_vectors
+from .fit_steps import count_words, learn_posteriors, learn_word_vectors, learn_word_weights
 from .threshold import threshold_from_sums
 from .tokenize import make_tokenizer
-from .weighting import count_matrix, smooth_idf
+from .weighting import count_matrix
 from .word_vectors import load_word_vectors
 
 __all__ = ["fit", "read_text", "transform"]
@@ -216,9 +216,11 @@ class _StreamedCorpus:
             yield from part.compute()
 
 
-def _df_of(docs, vocabulary):
+def _frequencies_of(docs, vocabulary):
+    # Document frequencies and term counts of one partition; they add up.
     counts = count_matrix(list(docs), vocabulary)
-    return [(np.bincount(counts.indices, minlength=len(vocabulary)), counts.shape[0])]
+    return [(np.bincount(counts.indices, minlength=len(vocabulary)),
+             np.asarray(counts.sum(axis=0, dtype=np.float64)).ravel())]
 
 
 def _extremes_of(docs, shipped):
@@ -283,11 +285,12 @@ def fit(texts, *, sample_fraction=None, **params):
     proba = learn_posteriors(vectors, fit_params, seed=seed, verbose=model.verbose)
     vocabulary = {w: i for i, w in enumerate(words)}
 
-    df_parts = tokens.map_partitions(_df_of, vocabulary).compute()
-    df = np.sum([d for d, _ in df_parts], axis=0)
+    parts = tokens.map_partitions(_frequencies_of, vocabulary).compute()
+    df = np.sum([d for d, _ in parts], axis=0)
+    term_counts = np.sum([c for _, c in parts], axis=0)
     model.vocabulary_, model.word_vectors_ = vocabulary, vectors
     model.word_cluster_proba_ = proba
-    model.idf_ = smooth_idf(df, n_docs)
+    model.idf_ = learn_word_weights(df, term_counts, n_docs, fit_params)
     model.threshold_ = 0.0
     shipped = _ship(model)
     extremes = tokens.map_partitions(_extremes_of, shipped).compute()

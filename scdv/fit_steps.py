@@ -10,7 +10,8 @@ local fit and the cluster fit give the same vocabulary, idf and threshold:
    trained (skip-gram word2vec) or pretrained and restricted to the corpus;
 2. :func:`learn_posteriors`: p(C_k | w) of a Gaussian mixture over them,
    with the SCDV-MS cut when asked;
-3. :func:`scdv.weighting.smooth_idf` of the document frequencies;
+3. :func:`learn_word_weights`: the idf of the document frequencies (times
+   the SIF factor of the term counts with ``weighting="sif"``);
 4. :func:`scdv.threshold.threshold_from_sums` of the training rows' extremes.
 """
 
@@ -20,15 +21,17 @@ import logging
 from collections import Counter
 
 from .clustering import cut_posteriors, soft_cluster_words, too_few_words_message
+from .weighting import sif_weights, smooth_idf
 from .word_vectors import normalize_rows, restrict_to_counts, train_word_vectors
 
-__all__ = ["WORD2VEC_PARAMS", "count_words", "learn_posteriors", "learn_word_vectors"]
+__all__ = ["WORD2VEC_PARAMS", "count_words", "learn_posteriors", "learn_word_vectors",
+           "learn_word_weights"]
 
 logger = logging.getLogger(__name__)
 
 #: The SCDV parameters that word2vec training reads.
 WORD2VEC_PARAMS = ("vector_size", "window", "min_count", "negative", "sample", "epochs",
-                   "workers")
+                   "workers", "trainer")
 
 
 def count_words(token_docs):
@@ -90,6 +93,31 @@ def learn_word_vectors(corpus, word_counts, n_docs, params, *, seed, pretrained=
         raise ValueError(too_few_words_message(len(words), params["n_components"],
                                                min_count))
     return words, normalize_rows(raw)
+
+
+def learn_word_weights(document_frequency, term_counts, n_docs, params):
+    """Each vocabulary word's weight in the composite sum (SCDV step 3).
+
+    Parameters
+    ----------
+    document_frequency : array-like of shape (V,)
+        In how many training documents each word occurs.
+    term_counts : array-like of shape (V,)
+        How often each word occurs in the training documents.
+    n_docs : int
+    params : mapping
+        ``weighting`` ("idf" or "sif") and ``sif_a``.
+
+    Returns
+    -------
+    ndarray of shape (V,), float64
+        idf(w) = ln((1+n)/(1+df(w))) + 1, the paper's; with ``"sif"``,
+        times a / (a + p(w)) (see :func:`scdv.weighting.sif_weights`).
+    """
+    weights = smooth_idf(document_frequency, n_docs)
+    if params["weighting"] == "sif":
+        weights = weights * sif_weights(term_counts, params["sif_a"])
+    return weights
 
 
 def learn_posteriors(vectors, params, *, seed, verbose=0):

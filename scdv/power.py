@@ -20,7 +20,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-__all__ = ["PowerNormalizer", "signed_power"]
+__all__ = ["PowerNormalizer", "power_normalize_rows", "signed_power"]
 
 
 def signed_power(X, power=0.5):
@@ -44,6 +44,30 @@ def signed_power(X, power=0.5):
     X = X.copy()
     values = X.data if sp.issparse(X) else X
     np.multiply(np.sign(values), np.abs(values) ** power, out=values)
+    return X
+
+
+def power_normalize_rows(X, power=0.5):
+    """:class:`PowerNormalizer` of a CSR matrix, in place on ``X.data``.
+
+    Parameters
+    ----------
+    X : csr_matrix, float
+        Edited in place; all-zero rows stay zero.
+    power : float, default=0.5
+
+    Returns
+    -------
+    X : csr_matrix
+    """
+    values = X.data
+    np.multiply(np.sign(values), np.abs(values) ** power, out=values)
+    lengths = np.diff(X.indptr)
+    rows = np.repeat(np.arange(X.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2,
+                                minlength=X.shape[0]))
+    scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    values *= np.repeat(scale, lengths).astype(values.dtype)
     return X
 
 

@@ -30,6 +30,9 @@ PAPER_PARAMS = {
     "cluster_proba_threshold": None,
     "renormalize_proba": False,
     "sublinear_tf": False,
+    "weighting": "idf",
+    "power": None,
+    "trainer": "word2vec",
 }
 
 

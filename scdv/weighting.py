@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _kernels
 from .word_state import looks_like_tokens, staged_state
 
-__all__ = ["IDFWeighter", "TokenIds", "count_matrix", "count_texts", "smooth_idf", "term_weights"]
+__all__ = ["IDFWeighter", "TokenIds", "count_matrix", "count_texts", "sif_weights", "smooth_idf",
+           "term_weights"]
 
 
 def smooth_idf(document_frequency, n_documents):
@@ -43,6 +44,38 @@ def smooth_idf(document_frequency, n_documents):
     """
     df = np.asarray(document_frequency, dtype=np.float64)
     return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
+
+
+def sif_weights(term_counts, a=1e-3):
+    """Smooth inverse frequency a / (a + p(w)), p(w) each word's share of the tokens.
+
+    Parameters
+    ----------
+    term_counts : array-like of shape (V,)
+        How often each vocabulary word occurs in the training documents
+        (tokens outside the vocabulary do not count).
+    a : float, default=1e-3
+        Smaller a discounts frequent words more.
+
+    Returns
+    -------
+    ndarray of shape (V,), float64, in (0, 1]
+
+    Notes
+    -----
+    Arora, Liang and Ma (ICLR 2017) weigh word vectors so; P-SIF (Gupta et
+    al., AAAI 2020) multiplies SCDV-style idf by it, which
+    ``SCDV(weighting="sif")`` does.
+
+    Examples
+    --------
+    >>> sif_weights([1, 999], a=1e-3).round(4)
+    array([0.5  , 0.001])
+    """
+    counts = np.asarray(term_counts, dtype=np.float64)
+    total = counts.sum()
+    share = counts / total if total > 0 else counts
+    return a / (a + share)
 
 
 def term_weights(counts, sublinear_tf=False):

@@ -136,3 +136,41 @@ def test_reduced_preset_gives_unit_rows_of_the_asked_dimension(corpus):
     X = pipe.fit_transform(corpus[0])
     assert X.shape == (len(corpus[0]), 20)
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1, rtol=1e-5)
+
+
+def test_power_parameter_equals_power_normalizer_after_scdv(fitted, corpus):
+    from scdv import PowerNormalizer
+
+    docs = corpus[0]
+    expected = PowerNormalizer(power=0.5).fit_transform(fitted.transform(docs))
+    got = fitted.set_params(power=0.5).transform(docs)
+    assert abs(got - expected).max() <= 1e-6
+    norms = np.sqrt(np.asarray(got.multiply(got).sum(axis=1)).ravel())
+    np.testing.assert_allclose(norms[norms > 0], 1.0, atol=1e-5)
+
+
+def test_sif_weighting_is_idf_times_a_over_a_plus_word_share(corpus):
+    from scdv.weighting import count_matrix
+
+    from .conftest import SMALL_PARAMS
+
+    docs = corpus[0]
+    plain = SCDV(**SMALL_PARAMS).fit(docs)
+    sif = SCDV(**SMALL_PARAMS, weighting="sif", sif_a=1e-2).fit(docs)
+    tokens = plain._tokenize(docs)
+    counts = np.asarray(count_matrix(tokens, plain.vocabulary_).sum(axis=0, dtype=float)).ravel()
+    share = counts / counts.sum()
+    np.testing.assert_allclose(sif.idf_, plain.idf_ * 1e-2 / (1e-2 + share), rtol=1e-12)
+    assert sif.threshold_ != plain.threshold_  # learned from the re-weighted vectors
+
+
+def test_fasttext_trainer_fits_the_same_vocabulary_with_other_vectors(corpus):
+    from .conftest import SMALL_PARAMS
+
+    docs = corpus[0]
+    w2v = SCDV(**SMALL_PARAMS).fit(docs)
+    fasttext = SCDV(**SMALL_PARAMS, trainer="fasttext").fit(docs)
+    assert fasttext.vocabulary_ == w2v.vocabulary_
+    assert not np.allclose(fasttext.word_vectors_, w2v.word_vectors_)
+    np.testing.assert_allclose(np.linalg.norm(fasttext.word_vectors_, axis=1), 1, atol=1e-5)
+    assert fasttext.transform(docs).nnz > 0
