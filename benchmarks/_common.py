@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scdv._atomic import replacing
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CACHE = Path(os.environ.get("SCDV_BENCH_CACHE", HERE / ".cache"))
@@ -61,9 +63,8 @@ def write_result(name, payload):
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"benchmark": name, "machine": machine(), **payload}
-    tmp = path.with_suffix(f".json.{os.getpid()}.part")  # runs may write side by side
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    with replacing(path) as tmp:  # each run writes its own temporary, side by side
+        Path(tmp).write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
 
 

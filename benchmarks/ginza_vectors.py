@@ -42,9 +42,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import unicodedata
 import zipfile
 import zlib
@@ -52,6 +50,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from scdv._atomic import replacing
 
 VOCAB_FILES = ("vectors", "key2row", "strings.json")
 _MASK = (1 << 64) - 1
@@ -142,16 +142,9 @@ def write_word2vec(path: Path, pairs: list[tuple[str, int]], vectors: np.ndarray
         # once because many words share it.
         rows = {r: " ".join(map(str, vectors[r])) for r in {r for _, r in pairs}}
         lines = (f"{w} {rows[r]}\n".encode("utf-8") for w, r in pairs)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with open(fd, "wb") as out:
-            out.write(f"{len(pairs)} {vectors.shape[1]}\n".encode("ascii"))
-            out.writelines(lines)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would surprise whoever reads the file
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as out:
+        out.write(f"{len(pairs)} {vectors.shape[1]}\n".encode("ascii"))
+        out.writelines(lines)
 
 
 def with_nfkc_lower(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -56,6 +56,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import scdv
+from scdv._atomic import replacing
 
 from . import evaluate
 from .datasets import (
@@ -969,9 +970,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = Path(args.output)
             if str(out.parent):
                 out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
-            tmp.write_text(text + "\n", encoding="utf-8")
-            os.replace(tmp, out)
+            with replacing(out) as tmp:
+                Path(tmp).write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
             print(f"{prog}: error: cannot write {args.output}: {exc.strerror or exc}",
                   file=sys.stderr)

@@ -30,7 +30,6 @@ import os
 import re
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -44,6 +43,8 @@ from typing import Any, BinaryIO, NamedTuple
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils import Bunch
+
+from scdv._atomic import replacing
 from tqdm import tqdm
 
 __all__ = [
@@ -388,30 +389,26 @@ def _download(spec: _Download, cache: Path) -> Path:
     """
     target = cache / spec.filename
     created = [d for d in (cache, *cache.parents) if not d.exists()]  # innermost first
-    tmp: Path | None = None
     logger.info("downloading %s to %s", spec.url, target)
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=spec.filename + ".", suffix=".part", dir=cache)
-        tmp = Path(tmp_name)
-        with os.fdopen(fd, "wb") as out:
-            digest = _stream(spec.url, out, spec.filename)
-        _check_kind(tmp, spec)
-        if spec.sha256 is None:
-            logger.info(
-                "sha256 of %s: %s (the publisher gives no checksum to compare with)",
-                spec.url,
-                digest,
-            )
-            _check_readable(tmp, spec)
-        elif digest != spec.sha256:
-            raise _DownloadError(
-                f"checksum mismatch: expected sha256 {spec.sha256}, got {digest}"
-            )
-        os.replace(tmp, target)
+        with replacing(target) as tmp_name:
+            tmp = Path(tmp_name)
+            with open(tmp, "wb") as out:
+                digest = _stream(spec.url, out, spec.filename)
+            _check_kind(tmp, spec)
+            if spec.sha256 is None:
+                logger.info(
+                    "sha256 of %s: %s (the publisher gives no checksum to compare with)",
+                    spec.url,
+                    digest,
+                )
+                _check_readable(tmp, spec)
+            elif digest != spec.sha256:
+                raise _DownloadError(
+                    f"checksum mismatch: expected sha256 {spec.sha256}, got {digest}"
+                )
     except BaseException:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
         for folder in created:
             try:
                 folder.rmdir()

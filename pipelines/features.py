@@ -48,6 +48,7 @@ from sklearn.preprocessing import normalize
 
 import scdv
 from scdv import SCDV
+from scdv._atomic import replacing
 from scdv.clustering import cut_posteriors
 from scdv.word_vectors import average_word_vectors
 
@@ -271,7 +272,8 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     if path is not None:
         pointer = _word_vectors_pointer(train_tokens, params, cache_dir)
         if not pointer.is_file():
-            pointer.write_text(path.name + "\n")
+            with replacing(pointer) as tmp:  # a reader never sees a half-written name
+                Path(tmp).write_text(path.name + "\n")
     if wanted != _AFTER_THE_MIXTURE:
         # What fit does with these parameters, on the same mixture.
         model.word_cluster_proba_ = cut_posteriors(model.word_cluster_proba_, wanted)

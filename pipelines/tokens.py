@@ -24,6 +24,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
+from scdv._atomic import replacing
 from scdv.tokenize import TOKENIZER_REVISIONS, make_tokenizer
 
 __all__ = [
@@ -134,18 +135,13 @@ def _read_cache(path: Path, n_docs: int) -> list[list[str]] | None:
 
 def _write_cache(path: Path, docs: list[list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with replacing(path) as tmp:  # readers never see a half-written file
         # compresslevel 3: the files are rewritten rarely but read often, and
         # level 9 triples the write time for a few percent of size.
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as handle:
             for doc in docs:
                 handle.write(json.dumps(doc, ensure_ascii=False))
                 handle.write("\n")
-        os.replace(tmp, path)  # readers never see a half-written file
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def tokenize_corpus(
