@@ -249,3 +249,27 @@ def test_word2vec_stage_still_feeds_a_classifier_as_the_average_baseline(corpus)
     chain = make_pipeline(TextTokenizer(), SGNSWord2Vec(vector_size=8, min_count=2, epochs=3,
                                                         random_state=0), LinearSVC())
     assert chain.fit(docs, labels).score(docs, labels) > 0.8
+
+
+@pytest.mark.parametrize("estimator, bad", [
+    ("TextTokenizer", {"tokenizer": "klingon"}),
+    ("SGNSWord2Vec", {"epochs": 0}),
+    ("GMMSoftClusterer", {"covariance_type": "round"}),
+    ("IDFWeighter", None),
+    ("SparseThreshold", {"sparsity_percentage": 1.5}),
+    ("PowerNormalizer", {"power": 0}),
+    ("WordTopicSum", {"batch_size": 0}),
+    ("SCDV", {"n_components": 0}),
+])
+def test_every_public_estimator_validates_with_sklearn_constraints(estimator, bad):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    import scdv
+
+    cls = getattr(scdv, estimator)
+    assert cls._parameter_constraints, estimator
+    assert set(cls._parameter_constraints) == set(cls().get_params()), estimator
+    if bad is None:  # dtype takes any numpy spelling: nothing to refuse
+        return
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(bad))}' parameter"):
+        cls(**bad).fit(np.ones((3, 2)) if estimator != "SCDV" else ["a b c"])
