@@ -183,7 +183,7 @@ def measure_command(model_path, source, lines, tmp, baseline_bytes, tag):
     out_bytes, shape, nnz = csr_bytes(X), X.shape, int(X.nnz)
     del X
     output.unlink()
-    Path(f"{output}.ids.txt").unlink()
+    Path(f"{output}.ids.jsonl").unlink()
     extra = peak - baseline_bytes
     return {
         "path": "scdv vectorize",

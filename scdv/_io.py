@@ -3,15 +3,19 @@
 Plain functions, usable (and tested) without the command line:
 
 - :func:`expand_inputs` turns files, directories and ``-`` into the list of
-  sources to read;
-- :func:`read_documents` reads them into ``(texts, ids)``;
-- :class:`StagedOutputs` writes files under a temporary name beside the
+  sources to read (a file found in a directory is a :class:`ListedPath`);
+- :func:`read_documents` reads them into ``(texts, ids)``; a listed file
+  that is no longer a regular file when it is opened (a FIFO put in its
+  place) is refused, never waited on;
+- :class:`StagedOutputs` (from :mod:`scdv._atomic`, the project's one
+  atomic-write helper) writes files under a temporary name beside the
   target and renames them into place, so a failure or an interrupt never
   leaves a half-written output;
 - :data:`OUTPUT_FORMATS` is the one registry of vector formats (``npz``,
   ``svmlight``, ``npy``): each entry's writer, help text and name in
   summaries; :func:`stage_vectors` writes a matrix in one of them, with the
-  document ids in a sidecar text file.
+  document ids in a manifest (:func:`ids_path`, ``OUT.ids.jsonl``) that
+  :func:`read_ids` checks against the vectors file.
 
 :mod:`scdv.commands` puts these together with a model, as the ``scdv``
 command does.
@@ -20,9 +24,11 @@ command does.
 from __future__ import annotations
 
 import codecs
+import errno
 import fnmatch
+import hashlib
+import json
 import os
-import secrets
 import stat
 import sys
 from dataclasses import dataclass
@@ -31,12 +37,15 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._atomic import StagedOutputs, file_kind
 from ._progress import progress_bar
 from .exceptions import InputError
 
 __all__ = [
     "FORMATS",
+    "IDS_FORMAT",
     "InputError",
+    "ListedPath",
     "OUTPUT_FORMATS",
     "OutputFormat",
     "StagedOutputs",
@@ -46,6 +55,7 @@ __all__ = [
     "ids_path",
     "output_format",
     "read_documents",
+    "read_ids",
     "suggest_encodings",
     "stage_vectors",
     "zero_rows_warning",
@@ -53,8 +63,10 @@ __all__ = [
 
 #: The name that means standard input (for reading) or standard output (for writing).
 STDIO = "-"
-#: Appended to an output's path to name its document-ids sidecar.
-IDS_SUFFIX = ".ids.txt"
+#: Appended to an output's path to name its document-ids manifest.
+IDS_SUFFIX = ".ids.jsonl"
+#: The ``format`` and ``version`` of the first line of an ids manifest.
+IDS_FORMAT, IDS_VERSION = "scdv-ids", 1
 
 
 def _show(path):
@@ -89,6 +101,18 @@ def _selected(relative, include, exclude):
     return (not include or matches(include)) and not matches(exclude)
 
 
+class ListedPath(str):
+    """A path found by listing a directory, as opposed to one the user named.
+
+    A plain ``str`` everywhere else; :func:`read_documents` reads it only if
+    it is still a regular file when opened, so that a FIFO or device put in
+    its place after the listing is refused instead of read (or waited on
+    forever). :func:`expand_inputs` makes them; pass them on as they are.
+    """
+
+    __slots__ = ()
+
+
 def _walk_regular_files(top, include=(), exclude=(), hidden=False):
     """The regular files below directory ``top`` to read, in sorted path order.
 
@@ -118,7 +142,7 @@ def _walk_regular_files(top, include=(), exclude=(), hidden=False):
             except OSError:
                 continue  # dangling link, or vanished meanwhile
             if stat.S_ISREG(mode):
-                found.append(path)
+                found.append(ListedPath(path))
     return sorted(found)
 
 
@@ -144,7 +168,8 @@ def expand_inputs(inputs, *, include=(), exclude=(), hidden=False):
     list of str
         A file named in ``inputs`` stays itself, whatever the patterns (even
         a FIFO or device); a directory becomes the regular files below it
-        that the patterns select, in sorted path order; ``"-"`` stays ``"-"``.
+        that the patterns select, in sorted path order, as
+        :class:`ListedPath` strings; ``"-"`` stays ``"-"``.
 
     Raises
     ------
@@ -289,24 +314,55 @@ def split_lines(text):
     return [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
 
 
+def _open_nonblocking(path, flags):
+    # A FIFO opened without O_NONBLOCK blocks until a writer comes, perhaps never.
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def _read_blocking(source):
+    with open(source, "rb") as handle:
+        return handle.read()
+
+
 def _read_bytes(source):
+    """The bytes of ``source``; a :class:`ListedPath` must be a regular file.
+
+    A name the user gave that is not a regular file (a FIFO, ``/dev/stdin``)
+    is read as it comes, with a blocking open: opening a FIFO non-blocking
+    and then again would wake a writer already waiting on it and leave it
+    writing to nobody.
+    """
+    listed = isinstance(source, ListedPath)
     try:
-        with open(source, "rb") as handle:
-            return handle.read()
+        if not listed and not stat.S_ISREG(os.stat(source).st_mode):
+            return _read_blocking(source)
+        with open(source, "rb", opener=_open_nonblocking) as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if stat.S_ISREG(mode):
+                return handle.read()
+        if listed:
+            raise InputError(
+                f"Cannot read {_show(source)}: it is now {file_kind(mode)}, not a "
+                "regular file (it changed after its folder was listed).",
+                path=str(source), reason="unreadable",
+            )
+        return _read_blocking(source)  # named, and swapped meanwhile: read it as named
     except FileNotFoundError:
         raise InputError(f"No such file or directory: {_show(source)}.",
-                         path=source, reason="missing") from None
+                         path=str(source), reason="missing") from None
     except OSError as exc:
         raise InputError(f"Cannot read {_show(source)}: {exc.strerror or exc}.",
-                         path=source, reason="unreadable") from None
+                         path=str(source), reason="unreadable") from None
 
 
 def decode_file(path, encoding="utf-8", errors="strict"):
     """The text of the file at ``path``; :class:`InputError` names what went wrong.
 
-    A decode error gives the byte's offset and line, never the text.
+    A decode error gives the byte's offset and line, never the text. A
+    :class:`ListedPath` that is no longer a regular file is refused
+    (``reason="unreadable"``).
     """
-    return _decode(_read_bytes(path), path, encoding, errors)
+    return _decode(_read_bytes(path), str(path), encoding, errors)
 
 
 def _read_stdin(stdin):
@@ -322,7 +378,8 @@ def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", st
     ----------
     inputs : iterable of str or path-like
         A file is one document. A directory means every regular file below
-        it (see :func:`expand_inputs`), one document each. ``"-"`` is
+        it (see :func:`expand_inputs`), one document each; one that is no
+        longer a regular file when it is opened is refused. ``"-"`` is
         standard input, one document per non-blank line.
     lines : bool, default=False
         Make every non-blank line of every input file its own document.
@@ -351,8 +408,9 @@ def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", st
     Raises
     ------
     InputError
-        An input is missing, unreadable, or not valid ``encoding`` (with
-        ``errors="strict"``).
+        An input is missing, unreadable, not valid ``encoding`` (with
+        ``errors="strict"``), or was found in a directory as a regular file
+        and is something else (a FIFO, a device) when opened.
     ValueError
         ``encoding`` or ``errors`` is not known.
 
@@ -380,12 +438,12 @@ def read_documents(inputs, *, lines=False, encoding="utf-8", errors="strict", st
                 ids.append(f"{source}:{number}")
         else:
             texts.append(text)
-            ids.append(source)
+            ids.append(str(source))  # a plain str, not the ListedPath
     return texts, ids
 
 
 def ids_path(path):
-    """The sidecar that holds the document ids of output ``path``: ``path + ".ids.txt"``."""
+    """The manifest that holds the document ids of output ``path``: ``path + ".ids.jsonl"``."""
     return os.fspath(path) + IDS_SUFFIX
 
 
@@ -394,109 +452,120 @@ def dense_nbytes(n_rows, n_cols):
     return int(n_rows) * int(n_cols) * np.dtype(np.float32).itemsize
 
 
-class StagedOutputs:
-    """Write several files all-or-nothing, each beside its target.
+def file_sha256(path):
+    """The SHA-256 of the file at ``path``, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    Use as a context manager. :meth:`open` (or :meth:`reserve`, for writers
-    that want a path) gives a temporary file named ``.NAME.RANDOM.part`` in
-    the target's directory. When the block ends normally, every temporary is
-    renamed over its target with :func:`os.replace`; when it raises
-    (including ``KeyboardInterrupt``), every temporary is removed and no
-    target is touched.
+
+def _json_line(value):
+    # ASCII JSON: a newline, U+2028 or a lone surrogate (an undecodable byte
+    # of a file name) inside an id is escaped, so one line is one id, the
+    # file is valid in any ASCII-compatible encoding, and the id comes back
+    # exactly (os.fsencode gives back the original bytes).
+    return json.dumps(value, ensure_ascii=True) + "\n"
+
+
+def _write_ids(handle, ids, *, vectors, rows, sha256):
+    header = {"format": IDS_FORMAT, "version": IDS_VERSION, "vectors": vectors,
+              "rows": rows, "sha256": sha256}
+    handle.write(_json_line(header))
+    for doc_id in ids:
+        handle.write(_json_line(os.fsdecode(doc_id)))
+
+
+def _bad_manifest(path, problem):
+    return ValueError(f"{_show(path)} is not an scdv ids file: {problem}.")
+
+
+def _read_header(path, line):
+    try:
+        header = json.loads(line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != IDS_FORMAT:
+        raise _bad_manifest(path, f"its first line is not a {IDS_FORMAT!r} header")
+    version = header.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _bad_manifest(path, f"bad version {version!r}")
+    if version > IDS_VERSION:
+        raise _bad_manifest(path, f"version {version} is newer than this scdv reads "
+                                  f"({IDS_VERSION}); upgrade scdv")
+    rows, name, sha = header.get("rows"), header.get("vectors"), header.get("sha256")
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        raise _bad_manifest(path, f"bad rows {rows!r}")
+    if not isinstance(name, str) or not name or os.path.basename(name) != name:
+        raise _bad_manifest(path, f"bad vectors file name {name!r}")
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise _bad_manifest(path, f"bad sha256 {sha!r}")
+    return header
+
+
+def read_ids(path, *, verify=True):
+    """The document ids in an ids manifest, checked against its vectors file.
+
+    The manifest (``OUT.ids.jsonl``, written beside ``OUT`` by
+    :func:`stage_vectors`) is JSON lines in ASCII: a header object
+    ``{"format": "scdv-ids", "version": 1, "vectors": NAME, "rows": N,
+    "sha256": HEX}``, then one JSON string per row of the vectors file
+    ``NAME`` (in the same directory). It is renamed into place after the
+    vectors, so a manifest that matches its vectors file proves that both
+    come from the same run. Without scdv::
+
+        header, *ids = map(json.loads, open("news.npz.ids.jsonl"))
 
     Parameters
     ----------
-    force : bool, default=False
-        Replace targets that exist. Without it, an existing target raises
-        :class:`FileExistsError`, both when it is staged and again just
-        before the renames.
+    path : str or path-like
+        The manifest.
+    verify : bool, default=True
+        Check that the vectors file exists and has the manifest's SHA-256
+        (which reads it once).
+
+    Returns
+    -------
+    list of str
+        One id per row. An id made from a file name with bytes that are
+        not UTF-8 holds lone surrogates; ``os.fsencode(id)`` gives back the
+        name's bytes.
+
+    Raises
+    ------
+    ValueError
+        Not an ids manifest, a number of ids other than its ``rows``, or
+        (with ``verify``) a vectors file whose SHA-256 differs: the two files
+        come from different runs.
+    OSError
+        The manifest, or (with ``verify``) the vectors file, cannot be read.
     """
-
-    def __init__(self, *, force=False):
-        self.force = force
-        self._staged = []  # (temporary, target)
-        self._handles = []
-
-    def __enter__(self):
-        return self
-
-    def _check_target(self, target):
-        if os.path.isdir(target):
-            raise IsADirectoryError(
-                f"Cannot write {_show(target)}: it is a directory.")
-        if not self.force and os.path.lexists(target):
-            raise FileExistsError(f"{_show(target)} already exists.")
-
-    def reserve(self, target):
-        """Create an empty temporary for ``target`` and return its path."""
-        target = os.fspath(target)
-        if any(t == target for _, t in self._staged):
-            raise ValueError(f"{_show(target)} is staged twice.")
-        self._check_target(target)
-        directory, name = os.path.split(target)
-        while True:
-            tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
-            try:
-                # "x" never clobbers; the mode follows the umask, unlike mkstemp's 0600.
-                with open(tmp, "xb"):
-                    pass
-            except FileExistsError:
-                continue
-            break
-        self._staged.append((tmp, target))
-        return tmp
-
-    def open(self, target, mode="wb", **kwargs):
-        """Open a temporary for ``target``; it is closed before the renames."""
-        handle = open(self.reserve(target), mode, **kwargs)
-        self._handles.append(handle)
-        return handle
-
-    def _close_all(self):
-        while self._handles:
-            self._handles.pop().close()
-
-    def _discard(self):
-        self._close_all()
-        for tmp, _ in self._staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        self._staged = []
-
-    def _commit(self):
-        for handle in self._handles:
-            handle.flush()
-            os.fsync(handle.fileno())
-        self._close_all()
-        for _, target in self._staged:
-            self._check_target(target)
-        for tmp, target in self._staged:
-            os.replace(tmp, target)
-        self._staged = []
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._discard()
-            return False
+    path = os.fspath(path)
+    with open(path, encoding="ascii", newline="\n") as handle:
+        lines = handle.read().split("\n")
+    if lines[-1] != "":
+        raise _bad_manifest(path, "it does not end with a newline (cut short?)")
+    header = _read_header(path, lines[0])
+    ids = []
+    for number, line in enumerate(lines[1:-1], start=2):
         try:
-            self._commit()
-        except BaseException:
-            self._discard()
-            raise
-        return False
-
-
-def _escape_id(doc_id):
-    # One id per line: a newline inside a file name must not split it.
-    return doc_id.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def _write_ids(handle, ids):
-    for doc_id in ids:
-        handle.write(_escape_id(os.fspath(doc_id)))
-        handle.write("\n")
+            doc_id = json.loads(line)
+        except ValueError:
+            doc_id = None
+        if not isinstance(doc_id, str):
+            raise _bad_manifest(path, f"line {number} is not a JSON string")
+        ids.append(doc_id)
+    if len(ids) != header["rows"]:
+        raise ValueError(f"{_show(path)} lists {len(ids):,} ids for {header['rows']:,} rows.")
+    if verify:
+        vectors = os.path.join(os.path.dirname(path), header["vectors"])
+        if file_sha256(vectors) != header["sha256"]:
+            raise ValueError(
+                f"{_show(path)} does not describe {_show(vectors)}: the vectors file's "
+                "SHA-256 differs from the one recorded, so the two come from different "
+                "runs (or one was changed); write them again.")
+    return ids
 
 
 def _write_npz(handle, X):
@@ -537,6 +606,10 @@ class OutputFormat:
     streams : bool, default=False
         Can be written to standard output (``-o -``): a format that needs
         to seek, or a sidecar, cannot.
+    read_back : str, default=""
+        How to read the file back in Python, when the reader's defaults
+        would get it wrong; ``{path}`` and ``{n_features}`` are filled in for
+        the command's summary line.
     """
 
     name: str
@@ -545,6 +618,7 @@ class OutputFormat:
     summary: str
     dense: bool = False
     streams: bool = False
+    read_back: str = ""
 
 
 def _registry(*formats):
@@ -556,9 +630,14 @@ def _registry(*formats):
 #: summary line all read this.
 OUTPUT_FORMATS = _registry(
     OutputFormat("npz", _write_npz, "scipy.sparse.save_npz CSR", "CSR"),
+    # load_svmlight_file's defaults guess one-based features and count only
+    # the columns seen, so a file read back that way loses or shifts columns.
     OutputFormat("svmlight", _write_svmlight,
-                 "one line per document, label 0, zero-based features", "svmlight",
-                 streams=True),
+                 "one line per document, label 0, zero-based features; read it with "
+                 "sklearn.datasets.load_svmlight_file(path, zero_based=True, "
+                 "n_features=K*d)", "svmlight", streams=True,
+                 read_back="load_svmlight_file({path}, zero_based=True, "
+                           "n_features={n_features})"),
     OutputFormat("npy", _write_npy, "dense float32 array", "dense float32", dense=True),
 )
 #: The names of :data:`OUTPUT_FORMATS`, in order (read the registry itself
@@ -591,8 +670,21 @@ def _write_matrix(handle, X, fmt):
     output_format(fmt).write(handle, X)
 
 
+def _stdout_buffer():
+    # Started with standard output closed (">&-"), Python has no sys.stdout.
+    stream = sys.stdout
+    if stream is None or getattr(stream, "buffer", None) is None:
+        raise OSError(errno.EBADF, "standard output is closed", STDIO)
+    return stream.buffer
+
+
 def stage_vectors(staged, X, path, fmt, ids):
-    """Stage the matrix ``X`` and its ids sidecar in a :class:`StagedOutputs`.
+    """Stage the matrix ``X`` and its ids manifest in a :class:`StagedOutputs`.
+
+    The vectors are staged first and the manifest last, so the manifest,
+    which records the vectors file's name, rows and SHA-256, is renamed into
+    place after it: a manifest that :func:`read_ids` accepts was written
+    with the vectors beside it.
 
     Parameters
     ----------
@@ -601,23 +693,25 @@ def stage_vectors(staged, X, path, fmt, ids):
     X : sparse matrix or array of shape (n_docs, n_features)
     path : str or path-like
         The vectors file, or ``"-"`` for standard output (a format that
-        :attr:`~OutputFormat.streams`, written at once; no sidecar).
+        :attr:`~OutputFormat.streams`, written at once; no manifest).
     fmt : str
         A name in :data:`OUTPUT_FORMATS`.
     ids : sequence of str or None
-        Document ids, one per row, written one per line (UTF-8) to
-        :func:`ids_path` of ``path``; None writes no sidecar.
+        Document ids, one per row, written to :func:`ids_path` of ``path``
+        (see :func:`read_ids` for the format); None writes no manifest.
 
     Returns
     -------
     str or None
-        The sidecar's path, or None when none is written.
+        The manifest's path, or None when none is written.
 
     Raises
     ------
     ValueError
         An unknown format, ids that do not match the rows, or a format that
         cannot go to standard output.
+    OSError
+        Standard output is closed (``-o -``), or a file cannot be written.
     """
     X = sp.csr_matrix(X)
     spec = output_format(fmt)
@@ -627,14 +721,17 @@ def stage_vectors(staged, X, path, fmt, ids):
         if not spec.streams:
             streamable = ", ".join(f.name for f in OUTPUT_FORMATS.values() if f.streams)
             raise ValueError(f"Only {streamable} can go to standard output, not {fmt}.")
-        out = sys.stdout.buffer
+        out = _stdout_buffer()
         _write_matrix(out, X, fmt)
         out.flush()
         return None
-    sidecar = None
-    if ids is not None:
-        sidecar = ids_path(path)
-        _write_ids(staged.open(sidecar, "w", encoding="utf-8", errors="surrogateescape",
-                               newline="\n"), ids)
-    _write_matrix(staged.open(path), X, fmt)
+    vectors = staged.open(path)
+    _write_matrix(vectors, X, fmt)
+    if ids is None:
+        return None
+    vectors.flush()  # writers may seek back (zip headers): hash what is on disk
+    sidecar = ids_path(path)
+    manifest = staged.open(sidecar, "w", encoding="ascii", newline="\n")
+    _write_ids(manifest, ids, vectors=os.path.basename(os.fspath(path)), rows=X.shape[0],
+               sha256=file_sha256(vectors.name))
     return sidecar

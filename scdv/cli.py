@@ -11,7 +11,9 @@ messages and exit codes:
 - 1: bad data (missing or undecodable input, empty corpus, vocabulary too
   small, bad model file, an output that already exists, output too large);
 - 2: bad usage (unknown or malformed options, parameter values out of range);
-- 130: interrupted (Ctrl-C); nothing is written.
+- 130: interrupted (Ctrl-C); 143 (SIGTERM) and 129 (SIGHUP), 128 + the
+  signal's number, when stopped by kill, timeout, systemd or docker; nothing
+  is written, and no temporary is left.
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ import argparse
 import codecs
 import contextlib
 import logging
-import numbers
+import math
 import os
-import re
+import signal
+import stat
 import sys
+import threading
+import unicodedata
 import warnings
 
-from . import _io, commands
-from ._validation import check_number
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    make_constraint,
+)
+
+from . import _atomic, _io, commands
 from ._version import __version__
 from .clustering import COVARIANCE_TYPES
 from .composite import SCDV
@@ -80,6 +91,34 @@ class _Parser(argparse.ArgumentParser):
 # Options
 
 
+def _finite_float(text):
+    # float() takes "inf" and "nan"; no parameter means anything by them.
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+#: The largest whole number an option takes (word2vec's C code, and threads).
+MAX_INT_OPTION = 2**31 - 1
+
+
+def _int_option(text):
+    # Past a C int, word2vec's worker threads die on an OverflowError and the
+    # fit waits for them forever.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if abs(value) > MAX_INT_OPTION:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_INT_OPTION:,} in size, "
+                                         f"got {text!r}")
+    return value
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -121,31 +160,38 @@ FIT_PARAMETERS = {
     "pos": (_tag_list, None,
             "janome only: the parts of speech to keep, comma-separated, e.g. "
             "名詞,動詞,形容詞,副詞; add 記号 to keep symbols"),
-    "vector_size": (int, None, "word-vector dimension d"),
-    "window": (int, None, "word2vec context window"),
-    "min_count": (int, None, "leave out words seen fewer times in the training text"),
-    "negative": (int, None, "word2vec negative samples"),
-    "sample": (float, None, "word2vec down-sampling of frequent words"),
-    "epochs": (int, None, "word2vec passes over the text"),
-    "n_components": (int, None, "number of word clusters K; vectors have K*d columns"),
+    "vector_size": (_int_option, None, "word-vector dimension d"),
+    "window": (_int_option, None, "word2vec context window"),
+    "min_count": (_int_option, None, "leave out words seen fewer times in the training text"),
+    "negative": (_int_option, None, "word2vec negative samples"),
+    "sample": (_finite_float, None, "word2vec down-sampling of frequent words"),
+    "epochs": (_int_option, None, "word2vec passes over the text"),
+    "n_components": (_int_option, None, "number of word clusters K; vectors have K*d columns"),
     "covariance_type": (str, COVARIANCE_TYPES, "Gaussian-mixture covariance"),
-    "gmm_max_iter": (int, None, "Gaussian-mixture EM iterations"),
-    "sparsity_percentage": (float, None,
+    "gmm_max_iter": (_int_option, None, "Gaussian-mixture EM iterations"),
+    "sparsity_percentage": (_finite_float, None,
                             "p of the sparsity threshold; larger zeroes more entries"),
-    "workers": (int, None, "word2vec threads; only 1 gives repeatable vectors"),
-    "batch_size": (int, None,
+    "workers": (_int_option, None, "word2vec threads; only 1 gives repeatable vectors"),
+    "batch_size": (_int_option, None,
                    "documents vectorised at a time (also applies with --model)"),
-    "n_jobs": (int, None, "threads for vectorising; the vectors do not depend on it "
+    "n_jobs": (_int_option, None, "threads for vectorising; the vectors do not depend on it "
                           "(also applies with --model)"),
     "word_vectors": (str, None, "pretrained vectors in word2vec text or binary format "
                                 "(fastText .vec works) instead of training word2vec; "
                                 "the word2vec options then do not apply"),
-    "cluster_proba_threshold": (float, None, "SCDV-MS: cluster probabilities below "
+    "cluster_proba_threshold": (_finite_float, None, "SCDV-MS: cluster probabilities below "
                                              "this become 0 (0.3 in the SCDV-MS paper)"),
     "renormalize_proba": (bool, None, "with --cluster-proba-threshold, rescale each "
                                       "word's remaining cluster probabilities to sum to 1"),
     "sublinear_tf": (bool, None, "weigh each word by 1 + ln(count) instead of its count "
                                  "(not in the paper)"),
+    "weighting": (str, ("idf", "sif"), "word weights: idf (the paper's) or sif, idf times "
+                                       "a/(a + p(w)) as in P-SIF"),
+    "sif_a": (float, None, "a of --weighting sif; smaller discounts frequent words more"),
+    "power": (float, None, "signed power of every entry, then unit rows (0.5: signed "
+                           "square root; not in the paper)"),
+    "trainer": (str, ("word2vec", "fasttext"), "word vectors: word2vec (the paper's) or "
+                                               "fasttext (with character n-grams)"),
     "random_state": (int, None, None),  # help written below: its default differs
 }
 #: The command line seeds runs so that they repeat; the library's default is None.
@@ -231,7 +277,8 @@ def _add_fit_options(parser):
         group.add_argument(
             _option(name), dest=name, type=kind, choices=choices,
             default=argparse.SUPPRESS,  # absent from args unless given
-            metavar=None if choices else _METAVARS.get(name, "N" if kind is int else "X"),
+            metavar=None if choices else _METAVARS.get(
+                name, "N" if kind in (int, _int_option) else "X"),
             help=text,
         )
 
@@ -239,7 +286,9 @@ def _add_fit_options(parser):
 def _add_common_options(parser):
     group = parser.add_argument_group("behaviour")
     group.add_argument("--force", action="store_true",
-                       help="overwrite outputs that already exist")
+                       help="overwrite outputs that already exist (regular files only: "
+                            "a FIFO, device, socket, symbolic link or directory is "
+                            "always refused)")
     group.add_argument("-q", "--quiet", action="store_true",
                        help="no progress bars, warnings or summary on stderr "
                             "(bars are shown only when stderr is a terminal)")
@@ -251,9 +300,10 @@ EXIT_STATUS = """\
 exit status:
   0 success; 1 bad data (missing or undecodable input, no documents, vocabulary
   too small for the clusters, bad model file, output exists without --force,
-  dense output too large); 2 bad usage (unknown option, value out of range);
-  130 interrupted. Errors are one line on stderr, starting 'scdv: error: '.
-  On any failure no output file is created or changed."""
+  dense output too large, an output that is not a regular file); 2 bad usage
+  (unknown option, value out of range); 130 interrupted (Ctrl-C); 143 SIGTERM,
+  129 SIGHUP. Errors are one line on stderr, starting 'scdv: error: '. On any
+  failure no output file is created or changed."""
 
 VECTORIZE_DESCRIPTION = """\
 Turn documents into SCDV vectors. Without --model, fit SCDV on the inputs and
@@ -263,13 +313,18 @@ VECTORIZE_EPILOG = f"""\
 outputs:
   Row i of OUT is the i-th document in input order. The document ids (the file
   path; PATH:LINE with --lines; -:LINE for standard input; lines count from 1)
-  go to the sidecar text file OUT.ids.txt, one per line, e.g. vectors.npz.ids.txt.
-  With -o - the rows go to standard output as {STDOUT_FORMAT} and the ids are not
-  written anywhere. Files are written under a temporary name and renamed into
-  place, so they are never left half-written.
+  go to the manifest OUT.ids.jsonl, e.g. vectors.npz.ids.jsonl: JSON lines in
+  ASCII, first a header {{"format": "scdv-ids", "version": 1, "vectors": NAME,
+  "rows": N, "sha256": HEX}} naming the vectors file it belongs to, then one JSON
+  string per row. With -o - the rows go to standard output as {STDOUT_FORMAT}
+  and the ids are not written anywhere. Files are written as .NAME.RANDOM.part
+  beside each output and renamed into place (the manifest last), so they are
+  never left half-written; only after a kill -9 may such a file remain, to
+  delete. Only regular files are replaced: a FIFO, device, socket, symbolic
+  link or directory in the way is refused.
 
 examples:
-  # fit on a folder (one document per file); vectors.npz and vectors.npz.ids.txt
+  # fit on a folder (one document per file); vectors.npz and vectors.npz.ids.jsonl
   scdv vectorize corpus/ -o vectors.npz
 
   # small, fast settings; latin-1 text; keep the fitted model
@@ -283,6 +338,10 @@ examples:
   cat questions.txt | scdv vectorize --model model.scdv - -o - > questions.svm
 
   # read back in Python:  scipy.sparse.load_npz("vectors.npz")
+  #   ids: header, *ids = map(json.loads, open("vectors.npz.ids.jsonl"))
+  #   or scdv.commands.read_ids("vectors.npz.ids.jsonl"), which checks the pair
+  #   svmlight: load_svmlight_file(path, zero_based=True, n_features=K*d)
+  #   (its defaults guess one-based features and drop trailing empty columns)
 
 {EXIT_STATUS}
 """
@@ -354,7 +413,7 @@ def build_parser():
     out = vec.add_argument_group("output")
     out.add_argument("-o", "--output", required=True, metavar="OUT",
                      help=f"the vectors file, or - for {STDOUT_FORMAT} on standard "
-                          "output; the ids go to OUT.ids.txt")
+                          f"output; the ids go to OUT{_io.IDS_SUFFIX}")
     # Read from the registry when the parser is built, so a new entry is a new choice.
     out.add_argument("--format", choices=tuple(_io.OUTPUT_FORMATS), default=None,
                      help=_format_help())
@@ -394,18 +453,22 @@ def build_parser():
 # Messages
 
 
-def _cli_words(message):
-    """Name command-line options instead of Python parameters in a library message."""
-    message = re.sub(
-        r"The '(\w+)' parameter must be",
-        lambda m: f"argument {_option(m.group(1))}: must be" if m.group(1) in FIT_PARAMETERS
-        else m.group(0),
-        message,
-    )
-    for name in FIT_PARAMETERS:
-        message = message.replace(f"'{name}'", _option(name))
-        message = re.sub(rf"\b{name}=", _option(name) + "=", message)
-    return message
+#: Control characters a one-line message keeps as whitespace: collapsed to spaces.
+_LINE_BREAKS = "\t\n\r"
+
+
+def _one_line(message):
+    """``message`` as one line that is safe to print on a terminal.
+
+    Control characters (an escape sequence in a file name or in text from a
+    model file) become ``\\xNN`` escapes, so they reach the terminal as text
+    instead of acting on it; tabs, line breaks and other spaces collapse to
+    one space.
+    """
+    text = "".join(
+        f"\\x{ord(c):02x}" if c not in _LINE_BREAKS and unicodedata.category(c) == "Cc"
+        else c for c in str(message))
+    return " ".join(text.split())
 
 
 def _show(path):
@@ -414,12 +477,11 @@ def _show(path):
 
 def _info(args, message):
     if not args.quiet:
-        print(f"{PROG}: {message}", file=sys.stderr)
+        print(f"{PROG}: {_one_line(message)}", file=sys.stderr)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    text = " ".join(str(message).split())
-    print(f"{PROG}: warning: {text}", file=sys.stderr)
+    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------
@@ -437,15 +499,51 @@ def _fit_params(args):
     return params
 
 
+def _typeable(constraints):
+    """The parts of scikit-learn constraints a command-line value can meet, as words."""
+    parts = []
+    for constraint in constraints:
+        inner = getattr(constraint, "_constraints", None)  # "random_state", "boolean"
+        if inner is not None:
+            parts.extend(_typeable(inner))
+        elif isinstance(constraint, Interval) or (
+                isinstance(constraint, Options) and constraint.type is str):
+            parts.append(str(constraint))
+        elif isinstance(constraint, Options):
+            parts.append(" or ".join(repr(o) for o in sorted(constraint.options)))
+    return parts
+
+
+def _check_option_values(args):
+    """Refuse option values outside ``SCDV._parameter_constraints``, naming the option.
+
+    The same constraints the library checks, tried on the values as typed,
+    so that the message names ``--n-components`` rather than the parameter.
+    """
+    for name in FIT_PARAMETERS:
+        spec = SCDV._parameter_constraints.get(name, "no_validation")
+        if not hasattr(args, name) or spec == "no_validation":
+            continue
+        value = getattr(args, name)
+        constraints = [make_constraint(c) for c in spec]
+        if any(c.is_satisfied_by(value) for c in constraints):
+            continue
+        words = _typeable(constraints) or [str(c) for c in constraints]
+        raise UsageError(f"argument {_option(name)}: must be {' or '.join(words)}; "
+                         f"got {value!r}")
+
+
 def _checked_model(params):
-    """An unfitted SCDV with ``params``, or UsageError naming the bad option."""
+    """An unfitted SCDV with ``params``, or UsageError in the library's words.
+
+    The options were checked by :func:`_check_option_values`; what is left
+    (parameters that depend on each other) is said as the library says it.
+    """
     model = SCDV(**params)
     try:
         model._validate_params()
-        check_number(params["random_state"], "random_state", kind=numbers.Integral,
-                     low=0, high=2**32 - 1)
     except (TypeError, ValueError) as exc:
-        raise UsageError(_cli_words(str(exc))) from None
+        raise UsageError(str(exc)) from None
     return model
 
 
@@ -460,6 +558,26 @@ def _check_inputs_usage(args):
         raise UsageError(f"argument --encoding: {args.encoding!r} is not a text encoding")
 
 
+def _check_target_kind(path, what, force):
+    # The writer refuses these too; here they cost no fit.
+    if not os.path.basename(path):
+        raise DataError(f"{what} {_show(path)} names a directory (it ends with a "
+                        "separator); give a file name")
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{what} {_show(path)} is a directory; give a file name")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{what} {_show(path)} is {_atomic.file_kind(mode)}, not a "
+                        "regular file; scdv replaces only regular files, so give "
+                        "another name")
+    if not force:
+        raise DataError(f"{what} {_show(path)} already exists; use --force to "
+                        "overwrite it")
+
+
 def _check_targets(targets, force):
     """Refuse, before any work, outputs that exist or cannot be created.
 
@@ -472,11 +590,7 @@ def _check_targets(targets, force):
             raise UsageError(f"{what} {_show(path)} is the same file as {seen[real]}")
         seen[real] = f"{what} {_show(path)}"
     for path, what in targets:
-        if os.path.isdir(path):
-            raise DataError(f"{what} {_show(path)} is a directory; give a file name")
-        if os.path.lexists(path) and not force:
-            raise DataError(f"{what} {_show(path)} already exists; use --force to "
-                            "overwrite it")
+        _check_target_kind(path, what, force)
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise DataError(f"cannot write {what} {_show(path)}: directory "
@@ -484,6 +598,10 @@ def _check_targets(targets, force):
         if not os.access(directory, os.W_OK | os.X_OK):
             raise DataError(f"cannot write {what} {_show(path)}: no permission to "
                             f"create files in {_show(directory)}")
+        size, limit = len(os.fsencode(os.path.basename(path))), _atomic.name_max(directory)
+        if size > limit:
+            raise DataError(f"cannot write {what} {_show(path)}: its name is {size} bytes "
+                            f"long, over the file system's limit of {limit}")
 
 
 def _read(args, targets):
@@ -513,20 +631,31 @@ def _read(args, targets):
 
 
 @contextlib.contextmanager
-def _fit_errors(fitting=True):
-    """Report the library's complaints about the training documents as bad data.
+def _fit_errors(args, fitting=True):
+    """Report the library's complaints about the documents and parameters.
 
-    Only around a fit: a ValueError from there is about the documents (empty
-    vocabulary, too few words for the clusters), while one from anywhere
-    else would be a bug, and is left to say so.
+    A parameter the library refuses (``InvalidParameterError``, e.g.
+    transform's own check of ``--n-jobs``) is bad usage. Only around a fit,
+    a ValueError is about the documents (empty vocabulary, too few words for
+    the clusters) and is shown as the library says it, and an OverflowError
+    comes from a number too large for word2vec or the mixture; from
+    anywhere else either would be a bug, and is left to say so.
     """
-    if not fitting:
-        yield
-        return
     try:
         yield
+    except InvalidParameterError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError as exc:
-        raise DataError(_cli_words(str(exc))) from None
+        if not fitting:
+            raise
+        raise DataError(str(exc)) from None
+    except OverflowError as exc:
+        if not fitting:
+            raise
+        numbers = [_option(name) for name, (kind, _, _) in FIT_PARAMETERS.items()
+                   if hasattr(args, name) and kind in (_int_option, _finite_float)]
+        advice = f"; give smaller values of {', '.join(numbers)}" if numbers else ""
+        raise UsageError(f"a number is too large for the fit ({exc}){advice}") from None
 
 
 def _connect(address):
@@ -576,6 +705,14 @@ def _check_model_options(args):
         raise UsageError("--save-model needs a file name, not -")
 
 
+def _check_stdout(args):
+    """Refuse ``-o -`` when standard output is closed (``>&-``), before any work."""
+    if args.output == STDIO and (sys.stdout is None
+                                 or getattr(sys.stdout, "buffer", None) is None):
+        raise DataError("-o - writes to standard output, but it is closed; redirect it "
+                        "(> FILE) or give a file name")
+
+
 def _vectorize_targets(args):
     """The files vectorize will write, with the names messages give them."""
     targets = []
@@ -613,7 +750,7 @@ def _check_dense_size(fmt, n_rows, width, max_mb):
 def _vectorize(args, model, texts):
     """(X, model): fit unless --model, here or on --scheduler."""
     fit = args.model is None
-    with _fit_errors(fit):
+    with _fit_errors(args, fit):
         if not args.scheduler:
             return commands.vectorize(model, texts, fit=fit)
         with _connect(args.scheduler) as client:  # closed at the end of the block
@@ -621,12 +758,16 @@ def _vectorize(args, model, texts):
 
 
 def _vectorize_summary(args, X, fmt, sidecar, model):
-    kind = _io.OUTPUT_FORMATS[fmt].summary
+    spec = _io.OUTPUT_FORMATS[fmt]
     where = "standard output (ids not written)" if args.output == STDIO else args.output
-    message = (f"wrote {X.shape[0]:,} x {X.shape[1]:,} {kind} ({X.nnz:,} non-zeros) "
-               f"to {where}")
+    message = (f"wrote {X.shape[0]:,} x {X.shape[1]:,} {spec.summary} ({X.nnz:,} "
+               f"non-zeros) to {where}")
     if sidecar is not None:
         message += f"; ids in {sidecar}"
+    if spec.read_back:  # the number of features, which the reader cannot guess
+        path = "FILE" if args.output == STDIO else repr(args.output)
+        message += "; read it with " + spec.read_back.format(path=path,
+                                                             n_features=X.shape[1])
     if args.save_model is not None:
         message += f"; model ({_model_summary(model)}) in {args.save_model}"
     return message
@@ -645,10 +786,12 @@ def cmd_vectorize(args):
     fmt = _output_format(args)
     _check_model_options(args)
     _check_inputs_usage(args)
+    _check_option_values(args)
     params = _fit_params(args)
     model = _checked_model(params) if args.model is None else None
     targets = _vectorize_targets(args)
     _check_targets(targets, args.force)
+    _check_stdout(args)
     if args.model is not None:
         model = _load_model(args, params["verbose"])
     texts, ids = _read(args, targets)
@@ -658,7 +801,7 @@ def cmd_vectorize(args):
                                      model_path=args.save_model, force=args.force)
     zero = _io.zero_rows_warning(texts, ids, X)
     if zero is not None and not args.quiet:
-        print(f"{PROG}: warning: {zero}", file=sys.stderr)
+        print(f"{PROG}: warning: {_one_line(zero)}", file=sys.stderr)  # ids are names
     _info(args, _vectorize_summary(args, X, fmt, sidecar, model))
     return EXIT_OK
 
@@ -668,11 +811,12 @@ def cmd_fit(args):
     if args.output == STDIO:
         raise UsageError("argument -o/--output: the model needs a file name, not -")
     _check_inputs_usage(args)
+    _check_option_values(args)
     model = _checked_model(_fit_params(args))
     targets = [(args.output, "model file")]
     _check_targets(targets, args.force)
     texts, _ = _read(args, targets)
-    with _fit_errors():
+    with _fit_errors(args):
         model.fit(texts)
     commands.save_model(model, args.output, force=args.force)
     _info(args, f"fitted on {len(texts):,} documents; saved model "
@@ -685,7 +829,7 @@ def cmd_fit(args):
 
 
 def _error(message, status):
-    text = " ".join(str(message).split())  # always one line
+    text = _one_line(message)  # always one line, and no escape sequences
     if text[:1].isupper() and text[1:2].islower():
         text = text[0].lower() + text[1:]  # "scdv: error: no such file ..."
     print(f"{PROG}: error: {text}", file=sys.stderr)
@@ -716,6 +860,66 @@ def _step_messages(enabled):
         logger.setLevel(level)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every temporary goes.
+
+    A KeyboardInterrupt, because that is what the writers' cleanup (and any
+    ``except Exception`` in between) already lets through untouched.
+
+    Attributes
+    ----------
+    signum : int
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: The signals that stop a command the way kill, timeout, systemd and docker do.
+TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                            if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _terminating_signals():
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` while the block runs.
+
+    The previous handlers come back afterwards. A signal that is ignored
+    (``nohup`` ignores SIGHUP) stays ignored, and only the main thread can
+    set handlers (``main`` may run in another one, as in the tests).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def terminate(signum, frame):
+        # Once: a second signal must not cut the cleanup of the first short.
+        for other in previous:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    try:
+        for signum in TERMINATING_SIGNALS:
+            handler = signal.getsignal(signum)
+            if handler == signal.SIG_IGN:
+                continue
+            previous[signum] = handler
+            signal.signal(signum, terminate)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _signal_name(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def _silence_stdout():
     # After a broken pipe, keep Python's final flush of stdout from failing again.
     try:
@@ -725,13 +929,56 @@ def _silence_stdout():
         pass
 
 
+def _run(args):
+    """Run the command; its errors become one line on stderr and an exit status."""
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        return _error(exc, EXIT_USAGE)
+    except (DataError, _io.InputError) as exc:
+        message = str(exc)
+        if getattr(exc, "reason", None) == "decode":
+            example = exc.encodings[0] if getattr(exc, "encodings", ()) else "latin-1"
+            message += (f" Give the right --encoding (e.g. --encoding {example}), or "
+                        "--encoding-errors replace to carry on.")
+        return _error(message, EXIT_DATA)
+    except ModelFormatError as exc:
+        return _error(exc, EXIT_DATA)
+    except FileExistsError as exc:
+        return _error(f"{exc} Use --force to overwrite it.", EXIT_DATA)
+    except Terminated as exc:
+        return _error(f"terminated by {_signal_name(exc.signum)}; nothing was written",
+                      128 + exc.signum)
+    except KeyboardInterrupt:
+        return _error("interrupted; nothing was written", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # e.g. "scdv vectorize ... -o - | head"
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except MemoryError:
+        return _error("out of memory; use fewer documents, a smaller --vector-size "
+                      "or --n-components, or a smaller --batch-size", EXIT_DATA)
+    except OSError as exc:
+        where = f" {_show(exc.filename)}" if exc.filename else ""
+        return _error(f"cannot write{where}: {exc.strerror or exc}", EXIT_DATA)
+    except Exception as exc:
+        if os.environ.get("SCDV_DEBUG"):
+            raise
+        return _error(f"unexpected {type(exc).__name__}: {exc} (this is a bug in "
+                      "scdv; set SCDV_DEBUG=1 for the traceback)", EXIT_DATA)
+
+
 def main(argv=None):
     """Run the ``scdv`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    SIGTERM and SIGHUP stop the command as Ctrl-C does: every temporary is
+    removed, nothing is written, and the status is 128 + the signal's number.
+    The previous handlers are restored before returning.
 
     Returns
     -------
     int
-        The exit status: 0 success, 1 bad data, 2 bad usage, 130 interrupted.
+        The exit status: 0 success, 1 bad data, 2 bad usage, 130 interrupted,
+        143 SIGTERM, 129 SIGHUP.
     """
     argv = sys.argv[1:] if argv is None else [os.fspath(a) for a in argv]
     try:
@@ -747,42 +994,16 @@ def main(argv=None):
     except KeyboardInterrupt:
         return _error("interrupted; nothing was written", EXIT_INTERRUPTED)
 
-    with warnings.catch_warnings(), _step_messages(not args.quiet):
-        # Library warnings (e.g. a mixture that did not converge) become one line;
-        # deprecation noise from dependencies is not the user's business.
-        warnings.simplefilter("ignore")
-        if not args.quiet:
-            warnings.filterwarnings("default", category=UserWarning)
-            warnings.filterwarnings("default", category=RuntimeWarning)
-        warnings.showwarning = _show_warning
-        try:
-            return args.func(args)
-        except UsageError as exc:
-            return _error(exc, EXIT_USAGE)
-        except (DataError, _io.InputError) as exc:
-            message = str(exc)
-            if getattr(exc, "reason", None) == "decode":
-                example = exc.encodings[0] if getattr(exc, "encodings", ()) else "latin-1"
-                message += (f" Give the right --encoding (e.g. --encoding {example}), or "
-                            "--encoding-errors replace to carry on.")
-            return _error(message, EXIT_DATA)
-        except ModelFormatError as exc:
-            return _error(exc, EXIT_DATA)
-        except FileExistsError as exc:
-            return _error(f"{exc} Use --force to overwrite it.", EXIT_DATA)
-        except KeyboardInterrupt:
-            return _error("interrupted; nothing was written", EXIT_INTERRUPTED)
-        except BrokenPipeError:  # e.g. "scdv vectorize ... -o - | head"
-            _silence_stdout()
-            return EXIT_BROKEN_PIPE
-        except MemoryError:
-            return _error("out of memory; use fewer documents, a smaller --vector-size "
-                          "or --n-components, or a smaller --batch-size", EXIT_DATA)
-        except OSError as exc:
-            where = f" {_show(exc.filename)}" if exc.filename else ""
-            return _error(f"cannot write{where}: {exc.strerror or exc}", EXIT_DATA)
-        except Exception as exc:
-            if os.environ.get("SCDV_DEBUG"):
-                raise
-            return _error(f"unexpected {type(exc).__name__}: {exc} (this is a bug in "
-                          "scdv; set SCDV_DEBUG=1 for the traceback)", EXIT_DATA)
+    try:
+        with warnings.catch_warnings(), _step_messages(not args.quiet), \
+                _terminating_signals():
+            # Library warnings (e.g. a mixture that did not converge) become one line;
+            # deprecation noise from dependencies is not the user's business.
+            warnings.simplefilter("ignore")
+            if not args.quiet:
+                warnings.filterwarnings("default", category=UserWarning)
+                warnings.filterwarnings("default", category=RuntimeWarning)
+            warnings.showwarning = _show_warning
+            return _run(args)
+    except Terminated as exc:  # arrived just as the handlers were being put back
+        return _error(f"terminated by {_signal_name(exc.signum)}", 128 + exc.signum)

@@ -13,7 +13,8 @@
 With ``--model model.scdv`` the model comes from :func:`load_model` and
 ``vectorize(model, texts)`` only transforms; with ``--scheduler ADDRESS``
 the work runs on ``client=connect(ADDRESS)``. The output formats are the
-registry :data:`scdv._io.OUTPUT_FORMATS`.
+registry :data:`scdv._io.OUTPUT_FORMATS`. :func:`read_ids` reads the ids
+back, checked against the vectors file.
 
 These functions raise the library's exceptions; the command adds the checks
 it makes before anything expensive, and turns the exceptions into one-line
@@ -24,7 +25,10 @@ from __future__ import annotations
 
 import os
 
-from ._io import StagedOutputs, default_format, read_documents, stage_vectors
+from sklearn.utils._param_validation import validate_parameter_constraints
+
+from ._atomic import StagedOutputs, replacing
+from ._io import default_format, read_documents, read_ids, stage_vectors
 from .composite import load
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "load_model",
     "n_features",
     "read_documents",
+    "read_ids",
     "save_model",
     "vectorize",
     "write_outputs",
@@ -67,6 +72,9 @@ def load_model(path, **params):
     ValueError
         The model was fitted on token lists (``tokenizer=None``), so it has
         no way to split raw text into words.
+    sklearn.utils._param_validation.InvalidParameterError
+        A value of ``params`` out of range (``n_jobs=0``), found here rather
+        than after the documents are read.
     TypeError
         A parameter that only acts when fitting.
     """
@@ -78,7 +86,13 @@ def load_model(path, **params):
     if model.tokenizer is None:
         raise ValueError(f"The model {os.fspath(path)!r} was fitted on token lists "
                          "(tokenizer=None), so it cannot read raw text.")
-    return model.set_params(**params)
+    model.set_params(**params)
+    # What transform would refuse, refused now: before any document is read.
+    constraints = type(model)._parameter_constraints
+    validate_parameter_constraints({name: constraints[name] for name in params},
+                                   {name: getattr(model, name) for name in params},
+                                   caller_name=type(model).__name__)
+    return model
 
 
 def n_features(model):
@@ -215,10 +229,12 @@ def save_model(model, path, *, force=False):
     model : SCDV
     path : str or path-like
     force : bool, default=False
-        Replace an existing file; otherwise :class:`FileExistsError`.
+        Replace an existing regular file; otherwise :class:`FileExistsError`.
+        A target that is not a regular file is always refused
+        (:func:`scdv._atomic.check_target`).
     """
-    with StagedOutputs(force=force) as staged:
-        model.save(staged.reserve(path))
+    with replacing(path, force=force) as tmp:
+        model.save(tmp)
 
 
 def write_outputs(X, path, fmt=None, ids=None, *, model=None, model_path=None,
@@ -239,18 +255,21 @@ def write_outputs(X, path, fmt=None, ids=None, *, model=None, model_path=None,
         label 0, zero-based features) or ``"npy"`` (a dense float32 array).
         Default: :func:`scdv._io.default_format` of ``path``.
     ids : sequence of str, optional
-        Document ids, one per row, written one per line (UTF-8) to
-        ``path + ".ids.txt"``; not written for ``"-"``.
+        Document ids, one per row, written to the manifest
+        ``path + ".ids.jsonl"`` (JSON lines: a header with the vectors file's
+        name, rows and SHA-256, then one id per line; see :func:`read_ids`),
+        renamed into place last; not written for ``"-"``.
     model : SCDV, optional
         Saved to ``model_path`` with the vectors.
     model_path : str or path-like, optional
     force : bool, default=False
-        Replace existing files; otherwise :class:`FileExistsError`.
+        Replace existing regular files; otherwise :class:`FileExistsError`.
+        Targets that are not regular files are always refused.
 
     Returns
     -------
     str or None
-        The ids file's path, if one was written.
+        The ids manifest's path, if one was written.
 
     Raises
     ------

@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import replacing
 from ._version import __version__
 from .exceptions import ModelFormatError
 
@@ -46,7 +46,8 @@ def write_model_file(path, estimator, metadata, json_members, arrays):
     """Write a model archive to ``path``, whole or not at all.
 
     The file is written beside ``path`` under a temporary name and renamed
-    into place, so an interrupted save never leaves a half-written model.
+    into place (:func:`scdv._atomic.replacing`), so an interrupted save never
+    leaves a half-written model; a new file gets the umask's permissions.
 
     Parameters
     ----------
@@ -61,6 +62,12 @@ def write_model_file(path, estimator, metadata, json_members, arrays):
         Further members stored as UTF-8 JSON.
     arrays : dict of str to ndarray
         Numeric arrays, stored as they are.
+
+    Raises
+    ------
+    NotRegularFileError, IsADirectoryError
+        ``path`` exists and is not a regular file (a FIFO, a device, a
+        symbolic link, a directory); it is left as it is.
     """
     path = Path(path)
     header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
@@ -68,20 +75,8 @@ def write_model_file(path, estimator, metadata, json_members, arrays):
     members = {"metadata": _json_bytes({**header, **metadata})}
     members.update({name: _json_bytes(value) for name, value in json_members.items()})
     members.update(arrays)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **members)
-        # mkstemp creates the file private (0600); give it the permissions any
-        # new file gets here, as the umask says.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **members)
 
 
 def fail(path, problem):

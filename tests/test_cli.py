@@ -79,12 +79,12 @@ def test_vectorize_directory_fits_and_matches_library(corpus_dir, texts, out_dir
     # random_state defaults to 0 on the command line: the library gives the same rows.
     expected = SCDV(**TINY, random_state=0).fit_transform(texts)
     assert same(X, expected)
-    ids = (out_dir / "vectors.npz.ids.txt").read_text(encoding="utf-8").splitlines()
+    ids = commands.read_ids(out_dir / "vectors.npz.ids.jsonl")
     assert ids == [os.path.join(os.fspath(corpus_dir), f"doc{i:02d}.txt")
                    for i in range(N_DOCS)]
     assert err.strip() == (f"scdv: wrote {N_DOCS} x {WIDTH} CSR ({X.nnz:,} non-zeros) "
-                           f"to {out}; ids in {out}.ids.txt")
-    assert listing(out_dir) == ["vectors.npz", "vectors.npz.ids.txt"]
+                           f"to {out}; ids in {out}.ids.jsonl")
+    assert listing(out_dir) == ["vectors.npz", "vectors.npz.ids.jsonl"]
 
 
 def test_vectorize_with_model_matches_library_transform(corpus_dir, texts,
@@ -102,7 +102,7 @@ def test_files_are_one_document_each_in_the_order_given(corpus_dir, texts, model
     code, _, err = run("vectorize", "--model", model_path, first, second, "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform([texts[5], texts[1]]))
-    assert Path(ids_path(out)).read_text().splitlines() == [str(first), str(second)]
+    assert commands.read_ids(ids_path(out)) == [str(first), str(second)]
 
 
 def test_lines_makes_each_non_blank_line_a_document(texts, model, model_path,
@@ -114,7 +114,7 @@ def test_lines_makes_each_non_blank_line_a_document(texts, model, model_path,
                        "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform(texts[:3]))
-    assert Path(ids_path(out)).read_text().splitlines() == [
+    assert commands.read_ids(ids_path(out)) == [
         f"{source}:1", f"{source}:3", f"{source}:5"]
 
 
@@ -126,7 +126,7 @@ def test_stdin_is_one_document_per_line(monkeypatch, texts, model, model_path,
     code, _, err = run("vectorize", "--model", model_path, "-", "-o", out)
     assert code == 0, err
     assert same(sp.load_npz(out), model.transform(texts[3:5]))
-    assert Path(ids_path(out)).read_text().splitlines() == ["-:1", "-:3"]
+    assert commands.read_ids(ids_path(out)) == ["-:1", "-:3"]
 
 
 def test_options_may_follow_and_precede_inputs(corpus_dir, model_path, out_dir):
@@ -149,7 +149,7 @@ def test_svmlight_file_loads_back(corpus_dir, texts, model, model_path, out_dir)
     X, y = load_svmlight_file(os.fspath(out), n_features=WIDTH, zero_based=True)
     assert np.array_equal(y, np.zeros(N_DOCS))
     np.testing.assert_allclose(X.toarray(), model.transform(texts).toarray(), rtol=1e-6)
-    assert len(Path(ids_path(out)).read_text().splitlines()) == N_DOCS
+    assert len(commands.read_ids(ids_path(out))) == N_DOCS
 
 
 def test_npy_is_dense_float32(corpus_dir, texts, model, model_path, out_dir):
@@ -210,7 +210,7 @@ def test_save_model_keeps_the_fitted_model(corpus_dir, texts, out_dir):
     np.testing.assert_allclose(reloaded.transform(texts).toarray(),
                                sp.load_npz(out).toarray(), atol=1e-6)
     assert f"in {saved}" in err
-    assert listing(out_dir) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+    assert listing(out_dir) == ["m.scdv", "v.npz", "v.npz.ids.jsonl"]
 
 
 def test_model_fitted_on_token_lists_is_refused_in_one_line(corpus_dir, texts,
@@ -278,7 +278,7 @@ def test_options_reach_the_model(corpus_dir, out_dir):
 # --force and existing outputs
 
 
-@pytest.mark.parametrize("existing", ["v.npz", "v.npz.ids.txt", "m.scdv"])
+@pytest.mark.parametrize("existing", ["v.npz", "v.npz.ids.jsonl", "m.scdv"])
 def test_existing_output_is_refused_before_fitting(corpus_dir, out_dir, existing,
                                                    monkeypatch):
     def no_fit(*args, **kwargs):
@@ -310,8 +310,8 @@ def test_force_overwrites(corpus_dir, model_path, out_dir):
                        "--force")
     assert code == 0, err
     assert sp.load_npz(out).shape == (N_DOCS, WIDTH)
-    assert len(Path(ids_path(out)).read_text().splitlines()) == N_DOCS
-    assert listing(out_dir) == ["v.npz", "v.npz.ids.txt"]
+    assert len(commands.read_ids(ids_path(out))) == N_DOCS
+    assert listing(out_dir) == ["v.npz", "v.npz.ids.jsonl"]
 
 
 # ---------------------------------------------------------------------------
@@ -344,9 +344,9 @@ DATA_ERRORS = {
     "empty directory": (lambda c, t: [_empty_dir(t), *TINY_ARGS],
                         ["no documents", "empty"]),
     "vocabulary too small": (lambda c, t: [c, *TINY_ARGS, "--n-components", "500"],
-                             ["--n-components", "500"]),
+                             ["n_components=500"]),
     "empty vocabulary": (lambda c, t: [c, *TINY_ARGS, "--min-count", "100000"],
-                         ["--min-count", "vocabulary is empty"]),
+                         ["min_count=100000", "vocabulary is empty"]),
     "bad model file": (lambda c, t: [c, "--model", _bad_model(t)], ["bad.scdv"]),
     "missing model file": (lambda c, t: [c, "--model", t / "none.scdv"], ["none.scdv"]),
     "output directory missing": (lambda c, t: [c, *TINY_ARGS, "-o", t / "no" / "v.npz"],
@@ -494,7 +494,7 @@ def test_help_exits_0_and_shows_an_example(command, example):
 def test_vectorize_help_documents_sidecar_stdout_and_seed():
     _, stdout, _ = run("vectorize", "--help")
     flat = " ".join(stdout.split())
-    assert "OUT.ids.txt" in flat
+    assert "OUT.ids.jsonl" in flat
     assert "ids are not written" in flat
     assert "default: 0 on the command line" in flat
     for option in ("--tokenizer", "--vector-size", "--window", "--min-count", "--negative",
@@ -699,10 +699,10 @@ def test_every_registered_format_round_trips(tmp_path, fmt):
     X = sp.random(5, 7, density=0.4, format="csr", dtype=np.float32, random_state=0)
     path = tmp_path / f"x.{fmt}"
     sidecar = commands.write_outputs(X, path, fmt, [f"d{i}" for i in range(5)])
-    assert sidecar == f"{path}.ids.txt"
+    assert sidecar == f"{path}.ids.jsonl"
     back = _load_back(path, fmt, 7)
     np.testing.assert_allclose(sp.csr_matrix(back).toarray(), X.toarray(), rtol=1e-6)
-    assert Path(sidecar).read_text().splitlines() == [f"d{i}" for i in range(5)]
+    assert commands.read_ids(sidecar) == [f"d{i}" for i in range(5)]
 
 
 def test_stage_vectors_keeps_one_id_per_line(tmp_path):
@@ -710,7 +710,8 @@ def test_stage_vectors_keeps_one_id_per_line(tmp_path):
     with StagedOutputs() as staged:
         sidecar = stage_vectors(staged, X, tmp_path / "x.npz", "npz",
                                 ["odd\nname", "plain"])
-    assert Path(sidecar).read_text().splitlines() == ["odd\\nname", "plain"]
+    # JSON lines now: the id comes back as it was, newline included.
+    assert commands.read_ids(sidecar) == ["odd\nname", "plain"]
 
 
 def test_stage_vectors_checks_ids_and_format(tmp_path):
@@ -760,7 +761,7 @@ def test_write_outputs_saves_the_model_with_the_vectors_or_nothing(tmp_path, mod
     X = sp.csr_matrix(np.eye(2, dtype=np.float32))
     commands.write_outputs(X, tmp_path / "v.npz", ids=["a", "b"], model=model,
                            model_path=tmp_path / "m.scdv")
-    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.jsonl"]
     assert load(tmp_path / "m.scdv").vocabulary_ == model.vocabulary_
     with pytest.raises(ValueError, match="model_path"):
         commands.write_outputs(X, tmp_path / "w.npz", model_path=tmp_path / "n.scdv")
@@ -772,7 +773,7 @@ def test_write_outputs_saves_the_model_with_the_vectors_or_nothing(tmp_path, mod
     with pytest.raises(OSError):
         commands.write_outputs(X, tmp_path / "w.npz", ids=["a", "b"], model=model,
                                model_path=tmp_path / "n.scdv")
-    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.txt"]
+    assert listing(tmp_path) == ["m.scdv", "v.npz", "v.npz.ids.jsonl"]
 
 
 def test_commands_are_the_command_line_in_python(corpus_dir, texts, model, model_path,
@@ -852,12 +853,12 @@ def test_glob_and_exclude_select_the_documents(article_dir, model_path, out_dir)
     code, _, err = run("vectorize", "--model", model_path, article_dir, "-o", out,
                        "--exclude", "LICENSE*", "--exclude", "README.txt")
     assert code == 0, err
-    ids = (out_dir / "v.npz.ids.txt").read_text().splitlines()
+    ids = commands.read_ids(out_dir / "v.npz.ids.jsonl")
     assert [os.path.basename(i) for i in ids] == [f"sport-{i}.txt" for i in range(4)]
     code, _, err = run("vectorize", "--model", model_path, article_dir, "-o",
                        out_dir / "w.npz", "--glob", "sport/*")
     assert code == 0, err
-    assert (out_dir / "w.npz.ids.txt").read_text() == (out_dir / "v.npz.ids.txt").read_text()
+    assert commands.read_ids(out_dir / "w.npz.ids.jsonl") == ids
 
 
 def test_glob_that_selects_nothing_says_so(article_dir, model_path, out_dir):
@@ -953,3 +954,220 @@ def test_missing_stop_word_file_is_a_usage_error(tmp_path, corpus_dir):
     assert code == 2
     assert_one_error_line(err, "--stop-words", "nope.txt")
     assert not (tmp_path / "m.scdv").exists()
+
+
+# ---------------------------------------------------------------------------
+# Option values, checked against SCDV._parameter_constraints
+
+
+def _no_fit(*args, **kwargs):
+    raise AssertionError("fitted before refusing")
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["--n-components", "0"], "argument --n-components: must be an int in the range "
+                              "[1, inf); got 0"),
+    (["--random-state", "4294967296"], "argument --random-state: must be an int in the "
+                                       "range [0, 4294967295]; got 4294967296"),
+    (["--sparsity-percentage", "2"], "argument --sparsity-percentage: must be a float "
+                                     "in the range [0.0, 1.0]; got 2.0"),
+    (["--n-jobs", "0"], "argument --n-jobs: must be an int in the range [1, inf) or -1; "
+                        "got 0"),
+])
+def test_option_errors_are_one_line_from_the_parameter_constraints(corpus_dir, out_dir,
+                                                                   monkeypatch, argv,
+                                                                   line):
+    monkeypatch.setattr(SCDV, "fit_transform", _no_fit)
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz", *argv)
+    assert code == 2
+    assert err == f"scdv: error: {line}\n"
+    assert listing(out_dir) == []
+
+
+def test_n_jobs_0_with_a_model_is_a_usage_error(corpus_dir, model_path, out_dir):
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o",
+                       out_dir / "v.npz", "--n-jobs", "0")
+    assert code == 2
+    assert_one_error_line(err, "argument --n-jobs", "got 0")
+    assert listing(out_dir) == []
+
+
+def test_load_model_refuses_transform_parameters_out_of_range(model_path):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="n_jobs"):
+        commands.load_model(model_path, n_jobs=0)
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        commands.load_model(model_path, batch_size=0)
+
+
+def test_a_parameter_refused_by_transform_is_a_usage_error(corpus_dir, model_path,
+                                                           out_dir, monkeypatch):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    def refuse(self, X):
+        raise InvalidParameterError("The 'n_jobs' parameter of SCDV must be an int in "
+                                    "the range [1, inf). Got 0 instead.")
+
+    monkeypatch.setattr(SCDV, "transform", refuse)
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o",
+                       out_dir / "v.npz")
+    assert code == 2
+    assert_one_error_line(err, "n_jobs")
+    assert listing(out_dir) == []
+
+
+@pytest.mark.parametrize("option, value", [("--sample", "inf"), ("--sample", "nan"),
+                                           ("--sparsity-percentage", "nan"),
+                                           ("--cluster-proba-threshold", "inf")])
+def test_inf_and_nan_are_usage_errors(corpus_dir, out_dir, monkeypatch, option, value):
+    monkeypatch.setattr(SCDV, "fit_transform", _no_fit)
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz", option, value)
+    assert code == 2
+    assert_one_error_line(err, option, "must be a finite number", repr(value))
+
+
+def test_whole_numbers_too_large_for_word2vec_are_refused_before_fitting(
+        corpus_dir, out_dir, monkeypatch):
+    # Past a C long, word2vec's threads die and the fit waits for them forever.
+    monkeypatch.setattr(SCDV, "fit_transform", _no_fit)
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz",
+                       "--window", "10000000000000")
+    assert code == 2
+    assert_one_error_line(err, "--window", "10000000000000")
+
+
+def test_a_sample_too_large_for_word2vec_is_a_usage_error_not_a_bug(corpus_dir,
+                                                                    out_dir):
+    code, _, err = run("vectorize", corpus_dir, "-o", out_dir / "v.npz", *TINY_ARGS,
+                       "--sample", "1e308", "-q")
+    assert code == 2
+    assert_one_error_line(err, "too large", "--sample")
+    assert listing(out_dir) == []
+
+
+# ---------------------------------------------------------------------------
+# Targets
+
+
+@pytest.mark.parametrize("target", ["newdir/x.scdv", "missing/", "existing/"])
+def test_fit_into_a_missing_directory_or_a_directory_name_fails_before_fitting(
+        corpus_dir, tmp_path, monkeypatch, target):
+    monkeypatch.setattr(SCDV, "fit", _no_fit)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").mkdir()
+    code, _, err = run("fit", corpus_dir, "-o", target, *TINY_ARGS)
+    assert code == 1
+    assert_one_error_line(err, repr(target))
+    assert listing(tmp_path) == ["existing"] and listing(tmp_path / "existing") == []
+
+
+def _special(kind, path):
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except OSError as exc:
+            pytest.skip(f"cannot create a device node here: {exc}")
+    else:
+        path.with_name("real").write_text("keep me")
+        path.symlink_to(path.with_name("real"))
+
+
+@pytest.mark.parametrize("kind, said", [("fifo", "a FIFO (named pipe)"),
+                                        ("device", "a character device"),
+                                        ("link", "a symbolic link")])
+@pytest.mark.parametrize("which", ["output", "ids file"])
+def test_force_onto_a_special_file_is_refused_before_any_work(model_path, corpus_dir,
+                                                              out_dir, kind, said,
+                                                              which):
+    out = out_dir / "v.npz"
+    target = out if which == "output" else Path(ids_path(out))
+    _special(kind, target)
+    before = os.lstat(target)
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--force")
+    assert code == 1
+    assert_one_error_line(err, which, repr(os.fspath(target)), said,
+                          "not a regular file")
+    after = os.lstat(target)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert "v.npz" not in listing(out_dir) or which == "output"
+    if kind == "link":
+        assert (out_dir / "real").read_text() == "keep me"
+
+
+def test_a_250_character_model_name_is_saved(model, tmp_path):
+    name = "m" * 245 + ".scdv"
+    assert len(name) == 250
+    commands.save_model(model, tmp_path / name)
+    assert listing(tmp_path) == [name]
+    assert load(tmp_path / name).vocabulary_ == model.vocabulary_
+
+
+def test_an_output_whose_ids_file_name_is_too_long_is_refused_before_work(
+        model_path, corpus_dir, out_dir):
+    out = out_dir / ("v" * 246 + ".npz")  # 250 bytes; its ids file would be 260
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out)
+    assert code == 1
+    assert_one_error_line(err, "ids file", "260 bytes", "255")
+    assert listing(out_dir) == []
+
+
+def test_an_output_whose_ids_file_name_is_250_characters_long_is_written(
+        model_path, corpus_dir, texts, model, out_dir):
+    out = out_dir / ("v" * 236 + ".npz")  # the ids file: 250 bytes, its temporary more
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out)
+    assert code == 0, err
+    assert listing(out_dir) == [out.name, out.name + ".ids.jsonl"]
+    assert same(sp.load_npz(out), model.transform(texts))
+    assert len(commands.read_ids(ids_path(out))) == N_DOCS
+
+
+def test_dash_output_with_standard_output_closed_is_one_data_error(corpus_dir,
+                                                                   model_path, tmp_path):
+    result = _run_process([sys.executable, "-m", "scdv", "vectorize", "--model",
+                           model_path, corpus_dir, "-o", "-"], cwd=tmp_path,
+                          preexec_fn=lambda: os.close(1))  # as the shell's ">&-"
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr.decode(), "-o -", "standard output", "closed")
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+
+def test_error_messages_show_control_characters_as_escapes(capsys):
+    from scdv.cli import _error
+
+    assert _error("model says \x1b]0;owned\x07 and \x1b[2J\x9b\x00 done", 1) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\x9b" not in err
+    assert err == ("scdv: error: model says \\x1b]0;owned\\x07 and \\x1b[2J\\x9b\\x00 "
+                   "done\n")
+
+
+def test_a_warning_naming_a_file_shows_its_control_characters_as_escapes(
+        model_path, tmp_path, out_dir):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("orbit rocket")
+    (folder / "evil\x1b[2J.txt").write_text("   ")  # an empty document: warned about
+    code, _, err = run("vectorize", "--model", model_path, folder, "-o", out_dir / "v.npz")
+    assert code == 0, err
+    assert "\x1b" not in err
+    assert "evil\\x1b[2J.txt" in err
+
+
+def test_svmlight_summary_and_help_say_how_to_read_it_back(corpus_dir, model_path,
+                                                           out_dir):
+    out = out_dir / "v.svm"
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--format", "svmlight")
+    assert code == 0, err
+    assert (f"read it with load_svmlight_file({os.fspath(out)!r}, zero_based=True, "
+            f"n_features={WIDTH})") in err
+    flat = " ".join(run("vectorize", "--help")[1].split())
+    assert "load_svmlight_file(path, zero_based=True, n_features=K*d)" in flat

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from scdv import _io, load
+from scdv import _io, commands, load
 
 from .cli_helpers import (  # noqa: F401 (corpus_dir, model_path, model: fixtures)
     TINY_ARGS,
@@ -50,7 +50,7 @@ from .cli_helpers import (  # noqa: F401 (corpus_dir, model_path, model: fixture
 )
 from .conftest import FILLER, TOPICS, make_corpus
 
-OUTPUTS = ["v.npz", "v.npz.ids.txt"]
+OUTPUTS = ["v.npz", "v.npz.ids.jsonl"]
 HANG_SECONDS = 30  # a run that takes longer than this is taken to hang
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -102,11 +102,11 @@ def assert_succeeded(result, out_dir, n_rows):
     assert sp.isspmatrix_csr(X) and X.dtype == np.float32
     assert X.shape == (n_rows, WIDTH)
     assert np.isfinite(X.data).all()
-    ids = (out_dir / "v.npz.ids.txt").read_bytes().decode("utf-8", "surrogateescape")
-    ids = ids.split("\n")
-    assert ids[-1] == ""  # every id ends with a newline
-    assert len(ids) - 1 == n_rows
-    return X, ids[:-1]
+    raw = (out_dir / "v.npz.ids.jsonl").read_bytes()
+    assert raw.endswith(b"\n") and raw.isascii()  # every id ends with a newline
+    ids = commands.read_ids(out_dir / "v.npz.ids.jsonl")  # checks rows and sha256
+    assert len(ids) == n_rows
+    return X, ids
 
 
 def split_lines(text):
@@ -567,9 +567,12 @@ def test_undecodable_and_multiline_file_names(model, model_path, dirs):
     (inputs / "new\nline.txt").write_text("hockey goal")
     result = run("vectorize", "--model", model_path, inputs, "-o", out_dir / "v.npz")
     X, ids = assert_succeeded(result, out_dir, 2)
-    assert ids == [odd, os.path.join(inputs, "new\\nline.txt")]  # one id per line
-    raw = (out_dir / "v.npz.ids.txt").read_bytes()
-    assert b"caf\xe9.txt\n" in raw  # the name's own bytes, not a replacement
+    # JSON lines (was: newline escaped as \\n, bytes written raw): each id is
+    # the name exactly, and os.fsencode gives back its bytes.
+    assert ids == [odd, os.path.join(inputs, "new\nline.txt")]
+    assert os.fsencode(ids[0]).endswith(b"caf\xe9.txt")
+    raw = (out_dir / "v.npz.ids.jsonl").read_bytes()
+    assert b'caf\\udce9.txt"\n' in raw  # ASCII: the undecodable byte, escaped
     assert same(X, model.transform(["orbit rocket", "hockey goal"]))
 
 
@@ -630,7 +633,7 @@ def test_fit_on_random_latin1_bytes(dirs):
     status = result[0]
     assert status in (0, 1), result
     if status == 1:
-        assert_failed(result, out_dir, "--min-count")
+        assert_failed(result, out_dir, "min_count")
     else:
         assert_succeeded(result, out_dir, 20)
 
@@ -694,3 +697,135 @@ def test_ctrl_c_while_fitting_exits_130_and_writes_nothing(tmp_path, command):
     assert stdout == b""
     assert listing(out_dir) == []
     assert listing(tmp_path) == ["docs.txt", "out"]
+
+
+# ---------------------------------------------------------------------------
+# SIGTERM and SIGHUP, as kill, timeout, systemd and docker send them
+
+#: Runs the command with a vectors writer that writes half and then stalls,
+#: so that the signal arrives while a temporary exists.
+SLOW_WRITER = """
+import sys, time
+from scdv import _io, cli
+
+def stall(handle, X, fmt):
+    handle.write(b"half a matrix")
+    handle.flush()
+    time.sleep(120)
+
+_io._write_matrix = stall
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def _default_terminating_signals():
+    # Started under nohup, SIGHUP would be ignored, and scdv keeps it ignored.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_while_writing_leave_no_part_and_no_output(model_path, dirs,
+                                                                      signum):
+    inputs, out_dir = dirs
+    (inputs / "a.txt").write_text("orbit rocket")
+    (inputs / "b.txt").write_text("hockey goal")
+    argv = [sys.executable, "-c", SLOW_WRITER, "vectorize", "--model", model_path,
+            inputs, "-o", out_dir / "v.npz"]
+    process = subprocess.Popen([os.fspath(a) for a in argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=inputs,
+                               preexec_fn=_default_terminating_signals)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name.endswith(".part") for name in listing(out_dir)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "writing never started"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    name = signal.Signals(signum).name
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.decode().splitlines() == [
+        f"scdv: error: terminated by {name}; nothing was written"]
+    assert stdout == b""
+    assert listing(out_dir) == []
+
+
+def test_terminating_signals_are_caught_only_while_a_command_runs(model_path, dirs,
+                                                                  monkeypatch):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set in the main thread")
+    inputs, out_dir = dirs
+    (inputs / "a.txt").write_text("orbit rocket")
+
+    def mine(signum, frame):  # pragma: no cover - never delivered
+        pass
+
+    signums = (signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, mine) for s in signums}
+    during = {}
+    real_write = commands.write_outputs
+
+    def spy(*args, **kwargs):
+        during.update({s: signal.getsignal(s) for s in signums})
+        return real_write(*args, **kwargs)
+
+    try:
+        monkeypatch.setattr(commands, "write_outputs", spy)
+        result = run("vectorize", "--model", model_path, inputs, "-o", out_dir / "v.npz")
+        after = {s: signal.getsignal(s) for s in signums}
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert result[0] == 0, result
+    assert all(callable(during[s]) and during[s] is not mine for s in signums), during
+    assert after == {s: mine for s in signums}
+
+
+# ---------------------------------------------------------------------------
+# Inputs that change under the run
+
+
+def test_file_replaced_by_a_fifo_after_listing_is_refused_not_waited_for(model_path,
+                                                                         dirs,
+                                                                         monkeypatch):
+    inputs, out_dir = dirs
+    (inputs / "a.txt").write_text("orbit rocket")
+    swapped = inputs / "b.txt"
+    swapped.write_text("hockey goal")
+    real_walk = _io._walk_regular_files
+
+    def walk_then_swap(*args, **kwargs):
+        found = real_walk(*args, **kwargs)
+        swapped.unlink()
+        os.mkfifo(swapped)  # nobody will ever write to it
+        return found
+
+    monkeypatch.setattr(_io, "_walk_regular_files", walk_then_swap)
+    result = run_bounded(["vectorize", "--model", model_path, inputs, "-o",
+                          out_dir / "v.npz"], unblock=lambda: unblock_fifo_reader(swapped))
+    assert_failed(result, out_dir, repr(os.fspath(swapped)), "a FIFO (named pipe)",
+                  "not a regular file")
+
+
+# ---------------------------------------------------------------------------
+# File names that broke the old ids file
+
+
+def test_nasty_file_names_round_trip_through_the_ids_manifest(model, model_path, dirs):
+    inputs, out_dir = dirs
+    names = [b"a\nb.txt", b"a\\nb.txt", b"vt\x0b.txt", b"fs\x1c.txt",
+             "nel\x85.txt".encode(), "ls\u2028.txt".encode(), b"caf\xff.txt"]
+    folder = os.fsencode(inputs)
+    for name in names:
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(b"orbit rocket")
+    result = run("vectorize", "--model", model_path, inputs, "-o", out_dir / "v.npz")
+    X, ids = assert_succeeded(result, out_dir, len(names))
+    assert [os.fsencode(i) for i in ids] == sorted(os.path.join(folder, n) for n in names)
+    assert same(X, model.transform(["orbit rocket"] * len(names)))
