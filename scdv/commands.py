@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 
 from ._atomic import StagedOutputs, replacing
 from ._io import default_format, read_documents, read_ids, stage_vectors
-from .composite import load
+from .composite import TRANSFORM_PARAMS, load
 
 __all__ = [
     "TRANSFORM_PARAMETERS",
@@ -43,8 +43,9 @@ __all__ = [
     "write_outputs",
 ]
 
-#: The parameters of a fitted model that may change without refitting it.
-TRANSFORM_PARAMETERS = ("batch_size", "n_jobs", "verbose")
+#: The parameters of a fitted model that may change without refitting it
+#: (the estimator's own list: see :data:`scdv.composite.TRANSFORM_PARAMS`).
+TRANSFORM_PARAMETERS = TRANSFORM_PARAMS
 #: Documents per Dask partition, roughly, and the most partitions made.
 _DOCS_PER_PARTITION, _MAX_PARTITIONS = 500, 256
 
@@ -58,7 +59,8 @@ def load_model(path, **params):
         A file written by :meth:`scdv.SCDV.save`.
     **params
         New values of :data:`TRANSFORM_PARAMETERS` (``batch_size``,
-        ``n_jobs``, ``verbose``); the others were fixed by the fit.
+        ``n_jobs``, ``verbose``, ``sublinear_tf``, ``power``); the others
+        were fixed by the fit.
 
     Returns
     -------

@@ -1171,3 +1171,16 @@ def test_svmlight_summary_and_help_say_how_to_read_it_back(corpus_dir, model_pat
             f"n_features={WIDTH})") in err
     flat = " ".join(run("vectorize", "--help")[1].split())
     assert "load_svmlight_file(path, zero_based=True, n_features=K*d)" in flat
+
+
+def test_transform_time_options_apply_to_a_loaded_model(corpus_dir, texts, model,
+                                                        model_path, out_dir):
+    import copy
+
+    out = out_dir / "v.npz"
+    code, _, err = run("vectorize", "--model", model_path, corpus_dir, "-o", out,
+                       "--power", "0.5", "--sublinear-tf")
+    assert code == 0, err
+    expected = copy.deepcopy(model).set_params(power=0.5, sublinear_tf=True).transform(texts)
+    assert abs(sp.load_npz(out) - expected).max() <= 1e-6
+    assert abs(sp.load_npz(out) - model.transform(texts)).max() > 1e-3  # it did change
