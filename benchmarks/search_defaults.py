@@ -68,7 +68,6 @@ import pickle
 import sys
 import time
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -506,7 +505,11 @@ def write_report(notes=""):
     if cmd.is_file():
         lines += ["## Commands that produced these results (from the repository root)", "",
                   "```"] + [c.split(" ", 1)[1] for c in cmd.read_text().splitlines() if c] + [
-                  "nice -n 10 .venv/bin/python -m benchmarks.search_defaults --report", "```", ""]
+                  ".venv/bin/python -m benchmarks.search_defaults --report --notes NOTES.md",
+                  "```", "", "The first command crashed after training the paper's word vectors "
+                  "(an ImportError from a half-edited library; the vectors were kept and reused); "
+                  "the second and third were stopped by hand when time ran out, so their later "
+                  "candidates were never run.", ""]
     (OUT / "README.md").write_text("\n".join(lines))
     print("wrote", OUT / "README.md")
 
@@ -523,6 +526,7 @@ def main(argv=None):
     ap.add_argument("--prepare", action="store_true", help="only tokenise the corpus")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--notes", default="", help="Markdown file put at the top of the report")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stdout)
@@ -531,7 +535,7 @@ def main(argv=None):
     if args.check:
         return check()
     if args.report:
-        return write_report()
+        return write_report(Path(args.notes).read_text() if args.notes else "")
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "commands.txt", "a") as fh:
         fh.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + "nice -n 10 .venv/bin/python -m "
