@@ -42,9 +42,12 @@ def signed_power(X, power=0.5):
     array([[-2.,  0.,  3.]])
     """
     X = X.copy()
-    values = X.data if sp.issparse(X) else X
-    np.multiply(np.sign(values), np.abs(values) ** power, out=values)
+    _signed_power_inplace(X.data if sp.issparse(X) else X, power)
     return X
+
+
+def _signed_power_inplace(values, power):
+    np.multiply(np.sign(values), np.abs(values) ** power, out=values)
 
 
 def power_normalize_rows(X, power=0.5):
@@ -60,15 +63,8 @@ def power_normalize_rows(X, power=0.5):
     -------
     X : csr_matrix
     """
-    values = X.data
-    np.multiply(np.sign(values), np.abs(values) ** power, out=values)
-    lengths = np.diff(X.indptr)
-    rows = np.repeat(np.arange(X.shape[0]), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2,
-                                minlength=X.shape[0]))
-    scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
-    values *= np.repeat(scale, lengths).astype(values.dtype)
-    return X
+    _signed_power_inplace(X.data, power)
+    return normalize(X, norm="l2", copy=False)  # scikit-learn scales CSR rows in place
 
 
 class PowerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
