@@ -930,11 +930,15 @@ class SCDV(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "threshold_")
         self._validate_params()
         vocabulary, kernel, _ = self._snapshot()
-        counts = self._counts(X, vocabulary)
-        mins, maxs = kernel.row_min_max(counts, effective_n_jobs(self.n_jobs))
-        self._publish(threshold_=sparsity_threshold(mins, maxs, self.sparsity_percentage))
+        self._publish(threshold_=self._threshold_of(X, vocabulary, kernel))
         self._record_fitted(THRESHOLD_PARAMS)
         return self
+
+    def _threshold_of(self, X, vocabulary, kernel):
+        # The paper's threshold over the training documents X, for this kernel.
+        counts = self._counts(X, vocabulary)
+        mins, maxs = kernel.row_min_max(counts, effective_n_jobs(self.n_jobs))
+        return sparsity_threshold(mins, maxs, self.sparsity_percentage)
 
     def refit_mixture(self, X):
         """Fit the mixture and the threshold again, keeping the word vectors.
@@ -962,9 +966,14 @@ class SCDV(TransformerMixin, BaseEstimator):
             raise ValueError(too_few_words_message(len(self.vocabulary_), self.n_components))
         proba = learn_posteriors(self.word_vectors_, self.get_params(),
                                  seed=seed_from(self.random_state), verbose=self.verbose)
-        self._publish(word_cluster_proba_=proba)
-        self._record_fitted(MIXTURE_PARAMS)
-        return self.refit_threshold(X)
+        # New posteriors and their threshold are published together: a
+        # transform in another thread never pairs one with the other's.
+        kernel = _Kernel(self.word_vectors_, proba, self.idf_,
+                         sublinear_tf=bool(self.sublinear_tf))
+        threshold = self._threshold_of(X, self.vocabulary_, kernel)
+        self._publish(word_cluster_proba_=proba, threshold_=threshold)
+        self._record_fitted(MIXTURE_PARAMS + THRESHOLD_PARAMS)
+        return self
 
     def _counts(self, X, vocabulary):
         # The (n_docs, V) count matrix of documents, tokenised as transform does.
