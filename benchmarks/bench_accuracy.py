@@ -22,9 +22,10 @@ running it again, when that run is one of the methods below with the same
 settings. Fitted SCDV models are
 cached (``--cache-dir``), so a rerun only refits what changed.
 
-``scdv`` is the pipelines' default ("tuned": sublinear tf and the signed
-square root, on the paper's model); ``scdv-paper`` is the paper's vectors as
-they are. Both use the same fitted model.
+``scdv`` is the library's ``SCDV()`` (the pipelines' default preset);
+``scdv-paper`` is ``SCDV(**scdv.PAPER_PARAMS)``, the paper's model and
+vectors as they are. ``hybrid`` is :func:`scdv.make_hybrid`'s SCDV + TF-IDF
+columns under one LinearSVC.
 """
 
 from __future__ import annotations
@@ -46,19 +47,20 @@ PRETRAINED = "scdv-pretrained"
 #: Methods compared, as (name, method of pipelines.classify.run, SCDV
 #: overrides, SCDV preset of the pipelines).
 METHODS = [
-    ("scdv", "scdv", {}, "tuned"),
+    ("scdv", "scdv", {}, "defaults"),
     ("scdv-paper", "scdv", {}, "paper"),
-    ("tfidf", "tfidf", {}, "tuned"),
-    ("w2v-avg", "w2v-avg", {}, "tuned"),
-    ("doc2vec", "doc2vec", {}, "tuned"),
-    ("stacking", "stacking", {}, "tuned"),
-    ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}, "tuned"),
-    ("scdv-svd", "scdv-svd", {}, "tuned"),
+    ("tfidf", "tfidf", {}, "defaults"),
+    ("w2v-avg", "w2v-avg", {}, "defaults"),
+    ("doc2vec", "doc2vec", {}, "defaults"),
+    ("stacking", "stacking", {}, "defaults"),
+    ("hybrid", "hybrid", {}, "defaults"),
+    ("scdv-ms", "scdv", {"cluster_proba_threshold": 0.3}, "defaults"),
+    ("scdv-svd", "scdv-svd", {}, "defaults"),
     # Other mixtures on the same cached word vectors (only the GMM is refitted).
-    ("scdv-diag", "scdv", {"covariance_type": "diag"}, "tuned"),
-    ("scdv-spherical", "scdv", {"covariance_type": "spherical"}, "tuned"),
-    ("scdv-full", "scdv", {"covariance_type": "full"}, "tuned"),
-    (PRETRAINED, "scdv", {}, "tuned"),
+    ("scdv-diag", "scdv", {"covariance_type": "diag"}, "defaults"),
+    ("scdv-spherical", "scdv", {"covariance_type": "spherical"}, "defaults"),
+    ("scdv-full", "scdv", {"covariance_type": "full"}, "defaults"),
+    (PRETRAINED, "scdv", {}, "defaults"),
 ]
 #: Left out of ``--quick`` (to stay under 3 minutes); none is in a target.
 FULL_ONLY = ("scdv-diag", "scdv-spherical", "scdv-full")
@@ -172,7 +174,7 @@ def _write(args, datasets, rows, start, partial):
 def _method_of(result, quick):
     """The name in :data:`METHODS` of a pipelines.classify result, or None."""
     params = result["params"]
-    preset = params.get("scdv_preset", "tuned")
+    preset = params.get("scdv_preset", "defaults")
     vectors = (params.get("scdv") or {}).get("word_vectors")
     if result["protocol"] != "inductive" or bool(result["quick"]) != bool(quick):
         return None

@@ -144,9 +144,10 @@ def accuracy_section(result):
     headline = {"20ng": "accuracy", "livedoor": "accuracy", "reuters": "precision_at_1"}
     lines = ["## Accuracy against peers (`bench_accuracy`)", "",
              f"Protocol: {result['protocol']}. Last command: `{result['command']}`; each "
-             "row's own command is under its table. `scdv` is the pipelines' default "
-             "(\"tuned\": sublinear tf, signed square root, unit rows) and `scdv-paper` "
-             "the paper's vectors as they are, from the same fitted model. `scdv-ms` cuts "
+             "row's own command is under its table. `scdv` is the library's `SCDV()` "
+             "and `scdv-paper` `SCDV(**scdv.PAPER_PARAMS)`, the paper's model and vectors as "
+             "they are. `hybrid` is `scdv.make_hybrid`: SCDV and TF-IDF columns under one "
+             "LinearSVC. `scdv-ms` cuts "
              "posteriors below 0.3 (SCDV-MS); `scdv-svd` keeps 2,000 columns (at most a "
              "sixth of SCDV's) by TruncatedSVD; `scdv-diag`, `scdv-spherical` and "
              "`scdv-full` fit another mixture "

@@ -23,9 +23,9 @@ What one run does:
 3. per split, fit the unsupervised stages once (SCDV: word2vec, mixture, idf,
    threshold; cached on disk) on the training documents (``inductive``) or on
    all documents without labels (``transductive``), and transform train and
-   test once (:mod:`pipelines.features`); ``--scdv tuned`` (the default) or
-   ``--scdv paper`` says how the SCDV vectors are weighed and normalised
-   (:data:`SCDV_PRESETS`);
+   test once (:mod:`pipelines.features`); ``--scdv defaults`` (the
+   library's ``SCDV()``) or ``--scdv paper`` (``scdv.PAPER_PARAMS``) picks the
+   SCDV settings (:data:`SCDV_PRESETS`);
 4. choose C of the linear classifier by K-fold CV on the training features
    only, refit on all training features (:mod:`pipelines.models`);
 5. predict the test documents and compute metrics, a per-class report, the
@@ -69,7 +69,14 @@ from .datasets import (
     load_splits,
 )
 from .doc2vec import DOC2VEC_PARAMS, QUICK_DOC2VEC_PARAMS
-from .features import METHODS, PROTOCOLS, SCDV_METHODS, build_features, tfidf_description
+from .features import (
+    METHODS,
+    PROTOCOLS,
+    SCDV_METHODS,
+    TFIDF_METHODS,
+    build_features,
+    tfidf_description,
+)
 from .models import (
     C_GRIDS,
     CLASSIFIERS,
@@ -89,21 +96,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The SCDV paper's settings (Mekala et al., 2017), with word2vec on both
-#: cores. With workers=2 gensim's threads interleave updates in an order the
-#: OS decides, so two full runs are close but not bit-identical.
-FULL_SCDV = dict(vector_size=200, window=10, min_count=20, negative=10, sample=1e-3,
-                 epochs=25, n_components=60, covariance_type="tied", gmm_max_iter=50,
-                 sparsity_percentage=0.04, workers=2)
-#: How the pipeline weighs and normalises SCDV vectors. Each corpus's own
-#: settings under a preset are in its registry entry
-#: (:attr:`pipelines.datasets.DatasetInfo.presets`); README.md, "How the tuned
-#: preset was chosen", has the measurements behind both.
+#: What the full runs add to SCDV's settings: word2vec on both cores. With
+#: workers=2 gensim's threads interleave updates in an order the OS decides, so
+#: two full runs are close but not bit-identical.
+FULL_SCDV = {"workers": 2}
+#: The SCDV settings a run starts from. Each corpus's own settings under a
+#: preset (livedoor's tokens) are in its registry entry
+#: (:attr:`pipelines.datasets.DatasetInfo.presets`).
 SCDV_PRESETS = {
-    # Words count 1 + ln(count), entries their signed square root, rows unit: damps bursty words.
-    "tuned": {"sublinear_tf": True, "power": 0.5},
-    # The paper's model (FULL_SCDV) and vectors as it defines them, to compare with it.
-    "paper": {"sublinear_tf": False, "power": None},
+    # The library's own defaults, chosen by cross-validation on training data
+    # (benchmarks/results/defaults/): ``make_pipeline(SCDV(), LinearSVC())``.
+    "defaults": {},
+    # The paper's model and vectors as it defines them, to compare with it.
+    "paper": {k: v for k, v in scdv.PAPER_PARAMS.items()
+              if k not in ("tokenizer", "word_vectors")},
 }
 #: A small, fast, exactly repeatable SCDV for CI (one word2vec thread).
 QUICK_SCDV = dict(vector_size=50, window=10, min_count=5, negative=5, sample=1e-3,
@@ -173,7 +179,7 @@ class RunConfig:
     seed: int = 0
     c_grid: Sequence[float] | None = None
     scdv_l2: bool = False
-    scdv_preset: str = "tuned"
+    scdv_preset: str = "defaults"
     scdv_params: Mapping[str, Any] | None = None
     subset: Mapping[str, int] | None = None
     blas_threads: int | None = 1
@@ -223,11 +229,6 @@ class RunConfig:
                              overrides=self.scdv_params, seed=self.seed)
 
     @property
-    def power(self) -> float | None:
-        """Signed power of the SCDV entries before unit rows, or None."""
-        return SCDV_PRESETS[self.scdv_preset]["power"]
-
-    @property
     def token_settings(self) -> Mapping[str, Any]:
         """Keyword arguments of the tokenizer under the preset."""
         return self.info.preset(self.scdv_preset).tokens
@@ -251,7 +252,7 @@ class RunConfig:
     @property
     def uses_tfidf(self) -> bool:
         """Whether the method computes TF-IDF."""
-        return self.method in ("tfidf", "stacking")
+        return self.method in TFIDF_METHODS
 
     @property
     def uses_tokens(self) -> bool:
@@ -429,7 +430,7 @@ def _run_folds(config: RunConfig, corpus: dict, splits, tokens, timer: _Timer,
             train_tokens=[tokens[i] for i in tr] if tokens is not None else None,
             test_tokens=[tokens[i] for i in te] if tokens is not None else None,
             language=config.info.language, protocol=config.protocol,
-            scdv_params=config.scdv, scdv_l2=config.scdv_l2, scdv_power=config.power,
+            scdv_params=config.scdv, scdv_l2=config.scdv_l2,
             cache_dir=config.cache_path, all_texts=texts, all_tokens=tokens,
             seed=config.seed, doc2vec_params=QUICK_DOC2VEC_PARAMS if config.quick else None,
         )
@@ -539,7 +540,6 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
         params["scdv"] = config.scdv
         params["scdv_l2_normalize"] = bool(config.scdv_l2)
         params["scdv_preset"] = config.scdv_preset
-        params["scdv_power"] = config.power
         if params["scdv"].get("workers", 1) > 1:
             params["scdv_note"] = (f"word2vec ran with workers={params['scdv']['workers']}: "
                                    "results are not bit-repeatable between runs")
@@ -557,6 +557,9 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
     if config.method == "w2v-avg":
         params["w2v_avg"] = ("mean of the unit word vectors of the fitted SCDV model "
                              "(same word2vec as SCDV)")
+    if config.method == "hybrid":
+        params["hybrid"] = (f"hstack([{scdv.HYBRID_WEIGHT:g} * SCDV, TF-IDF]) and one "
+                            "classifier, as scdv.make_hybrid")
     if config.method == "stacking":
         params["stacking"] = (
             "StackingClassifier(final_estimator=ScoreBlend: one weight per base model, one "
@@ -595,7 +598,7 @@ def run(
     *,
     c_grid: Sequence[float] | None = None,
     scdv_l2: bool = False,
-    scdv_preset: str = "tuned",
+    scdv_preset: str = "defaults",
     scdv_params: dict | None = None,
     subset: dict | None = None,
     blas_threads: int | None = 1,
@@ -606,7 +609,7 @@ def run(
     ----------
     dataset : str
         A corpus of :data:`pipelines.datasets.DATASETS`.
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd"}, default="scdv"
+    method : {"scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd"}, default="scdv"
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents
@@ -630,13 +633,12 @@ def run(
         C values to search; default :data:`pipelines.models.C_GRIDS`.
     scdv_l2 : bool, default=False, keyword-only
         L2-normalise SCDV rows after the sparsity threshold.
-    scdv_preset : {"tuned", "paper"}, default="tuned", keyword-only
-        ``"paper"``: SCDV's vectors exactly as the paper defines them.
-        ``"tuned"``: words weighed by 1 + ln(count) (``sublinear_tf``) and
-        the signed square root of every entry followed by unit rows
-        (:class:`scdv.PowerNormalizer`), plus the corpus's own tuned settings
-        (:attr:`pipelines.datasets.DatasetInfo.presets`: tokens always, the
-        SCDV fit without ``quick``). See :data:`SCDV_PRESETS`.
+    scdv_preset : {"defaults", "paper"}, default="defaults", keyword-only
+        ``"defaults"``: the library's ``SCDV()`` settings. ``"paper"``:
+        ``scdv.PAPER_PARAMS``, the paper's model and vectors exactly. The
+        corpus's own settings under the preset
+        (:attr:`pipelines.datasets.DatasetInfo.presets`) apply too: tokens
+        always, SCDV settings without ``quick``. See :data:`SCDV_PRESETS`.
     scdv_params : dict or None, keyword-only
         Overrides of the SCDV settings.
     subset : dict or None, keyword-only
@@ -688,20 +690,20 @@ def run_config(config: RunConfig) -> dict:
         return _run(config)
 
 
-def scdv_settings(dataset: str, preset: str = "tuned", *, quick: bool = False,
+def scdv_settings(dataset: str, preset: str = "defaults", *, quick: bool = False,
                   overrides: dict | None = None, seed: int = 0) -> dict:
-    """The ``SCDV`` parameters a run uses: the base settings, the preset's, then yours.
+    """The ``SCDV`` parameters a run uses: the preset's, the run's, the corpus's, then yours.
 
     Parameters
     ----------
     dataset : str
         A corpus of :data:`pipelines.datasets.DATASETS`.
-    preset : {"tuned", "paper"}, default="tuned"
+    preset : {"defaults", "paper"}, default="defaults"
         See :data:`SCDV_PRESETS`; the corpus's fit settings under it
         (:attr:`pipelines.datasets.DatasetInfo.presets`) apply to the full
         configuration only.
     quick : bool, default=False, keyword-only
-        Start from :data:`QUICK_SCDV` instead of :data:`FULL_SCDV`.
+        :data:`QUICK_SCDV`'s small model instead of :data:`FULL_SCDV`.
     overrides : dict or None, keyword-only
         Win over everything else (``scdv_params`` of :func:`run`).
     seed : int, default=0, keyword-only
@@ -710,11 +712,11 @@ def scdv_settings(dataset: str, preset: str = "tuned", *, quick: bool = False,
     Returns
     -------
     dict
+        Only what differs from ``SCDV()``'s defaults is listed.
     """
     fit = {} if quick else DATASETS[dataset].preset(preset).scdv
-    return {**(QUICK_SCDV if quick else FULL_SCDV), **fit,
-            "sublinear_tf": SCDV_PRESETS[preset]["sublinear_tf"], **(overrides or {}),
-            "random_state": seed}
+    return {**SCDV_PRESETS[preset], **(QUICK_SCDV if quick else FULL_SCDV), **fit,
+            **(overrides or {}), "random_state": seed}
 
 
 def _run(config: RunConfig) -> dict:
@@ -875,11 +877,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _tuned_summaries() -> list[str]:
-    """``"<what> on <name>"`` for each corpus the tuned preset changes, for ``--help``."""
+def _preset_summaries(preset: str) -> list[str]:
+    """``"<what> on <name>"`` for each corpus that has its own settings under ``preset``."""
     texts = []
     for name, info in DATASETS.items():
-        summary = info.preset("tuned").summary
+        summary = info.preset(preset).summary
         if summary:
             texts.append(f"{summary} on {name}")
     return texts
@@ -892,7 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m pipelines.classify",
         description="Cross-validated classification of SCDV features (or TF-IDF, "
-                    f"averaged word2vec, or an SCDV+TF-IDF stacking) on {corpora}.")
+                    f"averaged word2vec, or SCDV with TF-IDF in one model or stacked) on {corpora}.")
     parser.add_argument("--dataset", required=True, choices=DATASET_NAMES)
     parser.add_argument("--output", metavar="FILE",
                         help="write the JSON results here (default: print them on stdout)")
@@ -915,12 +917,12 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{','.join(map(str, C_GRIDS['logreg']))})")
     parser.add_argument("--l2-normalize", action="store_true",
                         help="re-normalise SCDV rows to unit length after the threshold")
-    parser.add_argument("--scdv", choices=tuple(SCDV_PRESETS), default="tuned",
+    parser.add_argument("--scdv", choices=tuple(SCDV_PRESETS), default="defaults",
                         dest="scdv_preset",
-                        help="tuned (default): words weighed by 1 + ln(count), the signed "
-                             "square root of every entry, then unit rows"
-                             + "".join(f"; {text}" for text in _tuned_summaries())
-                             + "; paper: the paper's model and vectors as they are")
+                        help="defaults (the default): the library's SCDV() settings"
+                             + "".join(f"; {text}" for text in _preset_summaries("defaults"))
+                             + "; paper: scdv.PAPER_PARAMS, the paper's model and vectors "
+                               "as they are")
     parser.add_argument("--word-vectors", metavar="PATH",
                         help="pretrained word vectors (word2vec text or binary) instead of "
                              "training word2vec; restricted to words seen min_count times "

@@ -1114,8 +1114,8 @@ def _load_livedoor_subset(
 
 
 #: The corpora the pipelines know, by short name. To add one, add an entry
-#: (tests may add one with ``monkeypatch.setitem``). Per-preset settings are
-#: explained in README.md, "How the tuned preset was chosen".
+#: (tests may add one with ``monkeypatch.setitem``). A corpus's own settings
+#: under a preset are explained in README.md, "How the defaults were chosen".
 DATASETS: dict[str, DatasetInfo] = {
     "20ng": DatasetInfo(
         title=_NEWSGROUPS_NAME,
@@ -1125,9 +1125,6 @@ DATASETS: dict[str, DatasetInfo] = {
         metric="accuracy",
         split=TrainTestSplit("20 Newsgroups bydate train/test"),
         quick={"n_train": 1500, "n_test": 800},
-        # More clusters, and the rare words (names, hosts, jargon) that carry the class.
-        presets={"tuned": PresetSettings(scdv={"n_components": 100, "min_count": 5},
-                                         summary="K=100 and min_count 5")},
     ),
     "livedoor": DatasetInfo(
         title=_LIVEDOOR_NAME,
@@ -1140,9 +1137,8 @@ DATASETS: dict[str, DatasetInfo] = {
         # Texts are cut so that janome tokenises a quick run in seconds.
         quick={"n_docs": 450, "max_chars": 1000},
         # Every part of speech: the channels differ in style as much as in topic.
-        presets={"tuned": PresetSettings(scdv={"n_components": 100},
-                                         tokens={"pos": JANOME_ALL_POS},
-                                         summary="K=100 and every part of speech")},
+        presets={"defaults": PresetSettings(tokens={"pos": JANOME_ALL_POS},
+                                            summary="every part of speech")},
     ),
     "reuters": DatasetInfo(
         title=_REUTERS_NAME,
@@ -1152,7 +1148,6 @@ DATASETS: dict[str, DatasetInfo] = {
         metric="precision_at_1",
         split=TrainTestSplit("Reuters-21578 ModApte train/test"),
         quick={"n_train": 1500, "n_test": 600},
-        # No tuned fit settings: inner CV could not tell K=100 from the paper's 60.
     ),
 }
 #: Names accepted by :func:`load_dataset`: a live view of :data:`DATASETS`,

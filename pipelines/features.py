@@ -43,11 +43,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 import scdv
-from scdv import SCDV
+from scdv import SCDV, make_tfidf
 from scdv._atomic import replacing
 from scdv.clustering import cut_posteriors
 from scdv.word_vectors import average_word_vectors
@@ -56,6 +55,7 @@ from .tokens import hash_tokens
 
 __all__ = [
     "METHODS",
+    "TFIDF_METHODS",
     "ColumnSlice",
     "FeatureSet",
     "build_features",
@@ -67,9 +67,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd")
+METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd")
 #: The methods whose features come from a fitted SCDV model.
-SCDV_METHODS = ("scdv", "w2v-avg", "stacking", "scdv-svd")
+SCDV_METHODS = ("scdv", "w2v-avg", "stacking", "hybrid", "scdv-svd")
+#: The methods that read TF-IDF features.
+TFIDF_METHODS = ("tfidf", "stacking", "hybrid")
 #: Columns of ``scdv-svd``: 2,000, a sixth of the paper's 12,000; a smaller
 #: SCDV (as in quick runs) is cut to a sixth of its columns likewise.
 SVD_DIMENSION = 2000
@@ -81,11 +83,14 @@ PROTOCOLS = ("inductive", "transductive")
 # without refitting word2vec and the mixture.
 _AFTER_THE_MIXTURE = {"sublinear_tf": False, "sparsity_percentage": 0.04,
                       "cluster_proba_threshold": None, "renormalize_proba": False}
+# SCDV params that act at transform time only and leave the fitted state as it
+# is: set on the cached model, never part of its key.
+_TRANSFORM_ONLY = ("batch_size", "n_jobs", "verbose", "power")
 # Keys of SCDV params left out of the cache key: they do not change the fit,
 # or are always their base value there (the other base values stay in the
 # key, so that models cached before they were split off are still found).
-_NOT_IN_KEY = ("verbose", "batch_size", "sublinear_tf", "cluster_proba_threshold",
-               "renormalize_proba")
+_NOT_IN_KEY = _TRANSFORM_ONLY + ("sublinear_tf", "cluster_proba_threshold",
+                                 "renormalize_proba")
 # SCDV params of the mixture. A cached model that differs from the wanted one
 # only in these lends its word vectors (``SCDV.refit_mixture``): another K or
 # covariance type costs the mixture's fit, not word2vec's.
@@ -241,6 +246,7 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         The cache file.
     """
     params = {**params, "tokenizer": None}
+    transform = {k: params.pop(k) for k in _TRANSFORM_ONLY if k in params}
     source = params.get("word_vectors")
     if source is not None and not isinstance(source, (str, os.PathLike)):
         cache_dir = None  # an in-memory KeyedVectors has no stable name to key the cache on
@@ -278,6 +284,7 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
         # What fit does with these parameters, on the same mixture.
         model.word_cluster_proba_ = cut_posteriors(model.word_cluster_proba_, wanted)
         model.set_params(**wanted).refit_threshold(train_tokens)
+    model.set_params(**transform)
     return model, seconds, path
 
 
@@ -297,22 +304,6 @@ def w2v_average(model, token_docs: Sequence[Sequence[str]]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- TF-IDF
-
-
-def make_tfidf(language: str) -> TfidfVectorizer:
-    """The TF-IDF peer: sublinear tf on raw text.
-
-    English: word unigrams and bigrams with scikit-learn's default token
-    pattern and lower-casing. Japanese: character 2-3-grams (no segmenter
-    needed, and the strongest simple livedoor baseline). ``min_df=2`` drops
-    n-grams seen in one training document only: they cannot help a linear
-    model generalise and they triple the English bigram vocabulary.
-    """
-    if language == "japanese":
-        return TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True,
-                               min_df=2, dtype=np.float32)
-    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                           min_df=2, dtype=np.float32)
 
 
 def tfidf_description(language: str) -> dict:
@@ -347,7 +338,7 @@ def _density(X) -> float:
 
 
 def _scdv_features(method, train_tokens, test_tokens, all_tokens, *, protocol, params, l2,
-                   power, cache_dir, seed, info):
+                   cache_dir, seed, info):
     """SCDV (or averaged word2vec) features: ``(X_train, X_test, fit s, vectorise s)``.
 
     Facts about the model go into ``info``; the fit time is 0 when the model
@@ -369,9 +360,6 @@ def _scdv_features(method, train_tokens, test_tokens, all_tokens, *, protocol, p
         Xtr, Xte = model.transform(train_tokens), model.transform(test_tokens)
         if l2:
             Xtr, Xte = normalize(Xtr), normalize(Xte)
-        if power is not None:
-            normalizer = scdv.PowerNormalizer(power=power)
-            Xtr, Xte = normalizer.fit_transform(Xtr), normalizer.transform(Xte)
         info["scdv_density"] = _density(Xtr)
         if method == "scdv-svd":
             Xtr, Xte = _reduce(Xtr, Xte, seed, info)
@@ -433,7 +421,6 @@ def build_features(
     protocol: str = "inductive",
     scdv_params: dict | None = None,
     scdv_l2: bool = False,
-    scdv_power: float | None = None,
     cache_dir=None,
     all_texts: Sequence[str] | None = None,
     all_tokens: Sequence[Sequence[str]] | None = None,
@@ -444,7 +431,11 @@ def build_features(
 
     Parameters
     ----------
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "doc2vec", "scdv-svd"}
+    method : {"scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd"}
+        ``"hybrid"`` puts ``scdv.HYBRID_WEIGHT`` times the SCDV columns beside
+        the TF-IDF columns, as :func:`scdv.make_hybrid` does, for one linear
+        model; ``"stacking"`` puts them side by side unweighted for
+        :func:`pipelines.models.make_stacking`.
     train_texts, test_texts : sequence of str
         Raw documents (TF-IDF reads these).
     train_tokens, test_tokens : sequence of list of str or None
@@ -461,10 +452,6 @@ def build_features(
         Re-normalise each SCDV row to unit L2 length after the sparsity
         threshold (an option of the pipeline, not of the library: the paper
         does not re-normalise).
-    scdv_power : float or None, default=None
-        Signed power of every SCDV entry, then unit L2 rows
-        (:class:`scdv.PowerNormalizer`); 0.5 is the signed square root.
-        Also an option of the pipeline, not of the paper.
     cache_dir : path-like or None
         Cache folder for fitted SCDV models.
     all_texts, all_tokens : sequence or None
@@ -487,15 +474,17 @@ def build_features(
     if method in SCDV_METHODS:
         Xtr, Xte, timings["fit_scdv"], timings["vectorize"] = _scdv_features(
             method, train_tokens, test_tokens, all_tokens, protocol=protocol,
-            params=scdv_params or {}, l2=scdv_l2, power=scdv_power, cache_dir=cache_dir,
+            params=scdv_params or {}, l2=scdv_l2, cache_dir=cache_dir,
             seed=seed, info=info)
+        if method == "hybrid":
+            Xtr, Xte = scdv.HYBRID_WEIGHT * Xtr, scdv.HYBRID_WEIGHT * Xte
         parts.append(("w2v-avg" if method == "w2v-avg" else "scdv", Xtr, Xte))
     if method == "doc2vec":
         Xtr, Xte, timings["fit"] = _doc2vec_features(train_tokens, test_tokens,
                                                      protocol=protocol, seed=seed,
                                                      params=doc2vec_params)
         parts.append(("doc2vec", Xtr, Xte))
-    if method in ("tfidf", "stacking"):
+    if method in TFIDF_METHODS:
         Xtr, Xte, seconds = _tfidf_features(train_texts, test_texts, all_texts,
                                             language=language, protocol=protocol, info=info)
         timings["vectorize"] = timings.get("vectorize", 0.0) + seconds

@@ -23,13 +23,14 @@ from .composite import (
 )
 from .exceptions import InputError, ModelFormatError, ScdvError, WordVectorsError
 from .power import PowerNormalizer, signed_power
-from .presets import PAPER_PARAMS, make_reduced_scdv
+from .presets import HYBRID_WEIGHT, PAPER_PARAMS, make_hybrid, make_reduced_scdv, make_tfidf
 from .threshold import SparseThreshold, sparsity_threshold
 from .tokenize import TextTokenizer, english_tokenize, janome_tokenize
 from .weighting import IDFWeighter, count_matrix, smooth_idf
 from .word_vectors import SGNSWord2Vec, train_word_vectors
 
 __all__ = [
+    "HYBRID_WEIGHT",
     "PAPER_PARAMS",
     "SCDV",
     "GMMSoftClusterer",
@@ -50,7 +51,9 @@ __all__ = [
     "fit_scdv",
     "janome_tokenize",
     "load",
+    "make_hybrid",
     "make_reduced_scdv",
+    "make_tfidf",
     "save",
     "signed_power",
     "smooth_idf",

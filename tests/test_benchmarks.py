@@ -10,7 +10,7 @@ from benchmarks import bench_accuracy
 from pipelines.classify import scdv_settings
 
 
-def _classify_result(tmp_path, name, *, preset="tuned", overrides=None, quick=False):
+def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick=False):
     result = {
         "dataset": "20ng", "method": "scdv", "protocol": "inductive", "quick": quick,
         "params": {"seed": 0, "scdv_preset": preset,
@@ -25,10 +25,10 @@ def _classify_result(tmp_path, name, *, preset="tuned", overrides=None, quick=Fa
 
 
 def test_a_classify_run_becomes_the_row_of_its_method(tmp_path):
-    tuned = _classify_result(tmp_path, "tuned.json")
+    defaults = _classify_result(tmp_path, "defaults.json")
     paper = _classify_result(tmp_path, "paper.json", preset="paper")
     ms = _classify_result(tmp_path, "ms.json", overrides={"cluster_proba_threshold": 0.3})
-    rows = dict(bench_accuracy._rows_of_results([tuned, paper, ms], quick=False))
+    rows = dict(bench_accuracy._rows_of_results([defaults, paper, ms], quick=False))
     assert [r["method"] for r in rows["20ng"]] == ["scdv", "scdv-paper", "scdv-ms"]
     first = rows["20ng"][0]
     assert first["wall_seconds"] == 12.5 and first["nnz_per_doc"] == pytest.approx(2000)

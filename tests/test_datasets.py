@@ -480,9 +480,9 @@ def test_registry_holds_each_corpus_facts():
     assert ng.split == datasets.TrainTestSplit("20 Newsgroups bydate train/test")
     assert (livedoor.tokenizer, livedoor.metric) == ("janome", "accuracy")
     assert livedoor.split == datasets.StratifiedFolds(n_folds=5)
-    assert livedoor.preset("tuned").tokens == {"pos": datasets.JANOME_ALL_POS}
+    assert livedoor.preset("defaults").tokens == {"pos": datasets.JANOME_ALL_POS}
     assert (reuters.multilabel, reuters.metric) == (True, "precision_at_1")
-    assert reuters.preset("tuned") == datasets.PresetSettings()  # the preset's own settings
+    assert reuters.preset("defaults") == datasets.PresetSettings()  # the preset's own settings
     assert dict(ng.quick) == {"n_train": 1500, "n_test": 800}
     assert "Reuters" in reuters.title and ng.loader is load_20newsgroups
 
@@ -494,7 +494,7 @@ def test_dataset_info_is_frozen_and_checked():
     with pytest.raises(TypeError):  # the dicts inside are read-only too
         info.quick["n_train"] = 5
     with pytest.raises(TypeError):
-        info.preset("tuned").scdv["n_components"] = 5
+        datasets.DATASETS["livedoor"].preset("defaults").tokens["pos"] = ["名詞"]
     with pytest.raises(ValueError, match="language"):
         dataclasses.replace(info, language="klingon")
     with pytest.raises(ValueError, match="multi-label"):

@@ -278,9 +278,10 @@ def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
                   negative=3, random_state=0, workers=1)
     common = dict(train_texts=docs[:40], test_texts=docs[40:], train_tokens=toks[:40],
                   test_tokens=toks[40:], language="english", cache_dir=tmp_path)
+    params.update(sublinear_tf=False, power=None)  # the paper's vectors, whatever SCDV()'s are
     plain = build_features("scdv", scdv_params=params, **common)
-    tuned = build_features("scdv", scdv_params={**params, "sublinear_tf": True},
-                           scdv_power=0.5, **common)
+    tuned = build_features("scdv", scdv_params={**params, "sublinear_tf": True, "power": 0.5},
+                           **common)
     sparser = build_features("scdv", scdv_params={**params, "sparsity_percentage": 0.2},
                              **common)
     ms = build_features("scdv", scdv_params={**params, "cluster_proba_threshold": 0.3},
@@ -300,6 +301,25 @@ def test_sublinear_and_power_features_reuse_the_cached_fit(tmp_path):
     assert sparser.X_train.nnz < plain.X_train.nnz
     norms = np.sqrt(np.asarray(tuned.X_train.multiply(tuned.X_train).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-5)
+
+
+def test_hybrid_features_are_make_hybrid_of_the_same_fit(tmp_path):
+    import scdv
+    from tests.conftest import make_corpus
+
+    docs, _ = make_corpus(60)
+    toks = [scdv.english_tokenize(d) for d in docs]
+    params = dict(vector_size=8, n_components=3, min_count=2, epochs=2, window=3,
+                  negative=3, random_state=0, workers=1)
+    hybrid = build_features("hybrid", train_texts=docs[:40], test_texts=docs[40:],
+                            train_tokens=toks[:40], test_tokens=toks[40:],
+                            language="english", scdv_params=params, cache_dir=tmp_path)
+    union = scdv.make_hybrid(**params).fit(docs[:40])
+    np.testing.assert_allclose(hybrid.X_test.toarray(), union.transform(docs[40:]).toarray(),
+                               atol=1e-6)
+    start, stop = hybrid.blocks["scdv"]
+    assert stop - start == 24 and hybrid.blocks["tfidf"][0] == stop
+    assert union.transformer_weights == {"scdv": scdv.HYBRID_WEIGHT, "tfidf": 1.0}
 
 
 def test_another_mixture_reuses_the_cached_word_vectors(tmp_path, monkeypatch):
@@ -434,21 +454,23 @@ def test_run_rejects_bad_values():
         classify.run("20ng", scdv_preset="fancy")
 
 
-def test_tuned_preset_changes_the_full_fit_per_dataset_and_yields_to_overrides():
-    paper = classify.scdv_settings("20ng", "paper")
-    assert {k: paper[k] for k in classify.FULL_SCDV} == classify.FULL_SCDV
-    assert not paper["sublinear_tf"]
-    tuned_20ng = classify.scdv_settings("20ng", "tuned")
-    assert (tuned_20ng["n_components"], tuned_20ng["min_count"]) == (100, 5)
-    tuned_livedoor = classify.scdv_settings("livedoor", "tuned")
-    assert (tuned_livedoor["n_components"], tuned_livedoor["min_count"]) == (100, 20)
-    tuned_reuters = classify.scdv_settings("reuters", "tuned")
-    assert (tuned_reuters["n_components"], tuned_reuters["min_count"]) == (60, 20)
+def test_presets_are_the_library_defaults_or_the_paper_and_yield_to_overrides():
+    import scdv
+
+    # "defaults" adds only word2vec's threads to SCDV()'s own settings.
+    assert classify.scdv_settings("20ng", "defaults") == {**classify.FULL_SCDV,
+                                                          "random_state": 0}
+    assert classify.scdv_settings("livedoor", "defaults", seed=2) == {
+        **classify.FULL_SCDV, "random_state": 2}
+    paper = classify.scdv_settings("reuters", "paper")
+    model = scdv.SCDV(**paper)
+    assert {k: model.get_params()[k] for k in scdv.PAPER_PARAMS} == scdv.PAPER_PARAMS
     # Quick runs keep their small model; the caller's overrides win over the preset.
-    assert classify.scdv_settings("20ng", "tuned", quick=True)["n_components"] == \
-        classify.QUICK_SCDV["n_components"]
-    mine = classify.scdv_settings("20ng", "tuned", overrides={"n_components": 60}, seed=3)
-    assert (mine["n_components"], mine["min_count"], mine["random_state"]) == (60, 5, 3)
+    quick = classify.scdv_settings("20ng", "paper", quick=True)
+    assert quick["n_components"] == classify.QUICK_SCDV["n_components"]
+    assert quick["sublinear_tf"] is False and quick["power"] is None
+    mine = classify.scdv_settings("20ng", "paper", overrides={"n_components": 7}, seed=3)
+    assert (mine["n_components"], mine["min_count"], mine["random_state"]) == (7, 20, 3)
 
 
 def test_run_config_is_frozen_checked_and_built_from_the_command_line():
@@ -458,7 +480,7 @@ def test_run_config_is_frozen_checked_and_built_from_the_command_line():
     assert config == classify.RunConfig("20ng", quick=True, c_grid=[1.0, 10.0], scdv_l2=True,
                                         seed=4)
     assert config.class_weight is None and config.n_splits == 3 and config.grid == [1.0, 10.0]
-    assert config.scdv == classify.scdv_settings("20ng", "tuned", quick=True, seed=4)
+    assert config.scdv == classify.scdv_settings("20ng", "defaults", quick=True, seed=4)
     assert config.sizes == {"n_train": 1500, "n_test": 800}
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 1
@@ -519,7 +541,7 @@ def tiny_corpora(monkeypatch):
     monkeypatch.setitem(datasets.DATASETS, "tiny-folds", datasets.DatasetInfo(
         title="tiny folds", loader=loader(False), language="english", multilabel=False,
         metric="accuracy", split=datasets.StratifiedFolds(n_folds=3), quick={"n_docs": 60},
-        presets={"tuned": datasets.PresetSettings(
+        presets={"defaults": datasets.PresetSettings(
             scdv={"n_components": 5}, tokens={"stop_words": ["people"]}, summary="K=5")}))
     monkeypatch.setitem(datasets.DATASETS, "tiny-tags", datasets.DatasetInfo(
         title="tiny tags", loader=loader(True), language="english", multilabel=True,
@@ -530,7 +552,7 @@ def tiny_corpora(monkeypatch):
 
 def test_a_registered_corpus_runs_through_the_cli(tiny_corpora, tmp_path, capsys):
     assert "K=5 on tiny-folds" in classify.build_parser().format_help()
-    assert classify.scdv_settings("tiny-folds", "tuned")["n_components"] == 5
+    assert classify.scdv_settings("tiny-folds", "defaults")["n_components"] == 5
     out = tmp_path / "r.json"
     status = classify.main(["--dataset", "tiny-folds", "--quick", "--output", str(out),
                             "--cache-dir", str(tmp_path / "cache"), "-q"])
@@ -642,7 +664,7 @@ def test_quick_livedoor_with_plots(tmp_path):
     names = sorted(p.name for p in plots.glob("*.png"))
     assert names == ["livedoor-scdv-inductive-confusion.png",
                      "livedoor-scdv-inductive-folds.png", "livedoor-scdv-inductive-map.png"]
-    # The tuned preset keeps particles (は, が) and symbols, which the janome default drops.
+    # livedoor's tokens keep particles (は, が) and symbols, which the janome default drops.
     assert "助詞" in result["params"]["tokenizer_settings"]["pos"]
     (cached,) = (tmp_path / "tokens").glob("janome-*.jsonl.gz")
     with gzip.open(cached, "rt", encoding="utf-8") as f:
