@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from scdv import SCDV
+from scdv import PAPER_PARAMS, SCDV
 
 TOPICS = {
     "space": "orbit rocket launch planet moon nasa shuttle astronaut galaxy telescope "
@@ -40,8 +40,11 @@ def make_corpus(n_docs=90, length=40, seed=0):
     return docs, labels
 
 
-SMALL_PARAMS = dict(vector_size=16, n_components=4, min_count=2, epochs=5,
-                    window=5, negative=5, random_state=0)
+#: The paper's model (scdv.PAPER_PARAMS), made small: exactness tests check the
+#: paper's formulas whatever SCDV()'s own defaults are.
+SMALL_PARAMS = {**{k: v for k, v in PAPER_PARAMS.items() if k not in ("tokenizer", "word_vectors")},
+                **dict(vector_size=16, n_components=4, min_count=2, epochs=5, window=5,
+                       negative=5, random_state=0)}
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def test_sublinear_tf_weighs_each_word_by_one_plus_log_count(fitted):
 
 def test_sublinear_tf_threshold_is_learned_from_sublinear_vectors(corpus):
     plain = SCDV(**SMALL_PARAMS).fit(corpus[0])
-    sub = SCDV(**SMALL_PARAMS, sublinear_tf=True).fit(corpus[0])
+    sub = SCDV(**{**SMALL_PARAMS, "sublinear_tf": True}).fit(corpus[0])
     np.testing.assert_array_equal(plain.word_vectors_, sub.word_vectors_)
     sub_train = copy.deepcopy(sub)
     sub_train.threshold_ = 0.0

@@ -91,7 +91,7 @@ def test_scdv_ms_posteriors_make_vectors_sparser_and_stay_exact(corpus):
     from .test_scdv import assert_matches_reference, reference_vectors
 
     plain = SCDV(**SMALL_PARAMS).fit(corpus[0])
-    ms = SCDV(**SMALL_PARAMS, cluster_proba_threshold=0.9).fit(corpus[0])
+    ms = SCDV(**{**SMALL_PARAMS, "cluster_proba_threshold": 0.9}).fit(corpus[0])
     P, Q = plain.word_cluster_proba_, ms.word_cluster_proba_
     # Same seed, same mixture: the cut keeps exactly the entries >= 0.9 and
     # each word's best cluster.
@@ -156,7 +156,7 @@ def test_sif_weighting_is_idf_times_a_over_a_plus_word_share(corpus):
 
     docs = corpus[0]
     plain = SCDV(**SMALL_PARAMS).fit(docs)
-    sif = SCDV(**SMALL_PARAMS, weighting="sif", sif_a=1e-2).fit(docs)
+    sif = SCDV(**{**SMALL_PARAMS, "weighting": "sif", "sif_a": 1e-2}).fit(docs)
     tokens = plain._tokenize(docs)
     counts = np.asarray(count_matrix(tokens, plain.vocabulary_).sum(axis=0, dtype=float)).ravel()
     share = counts / counts.sum()
@@ -169,8 +169,29 @@ def test_fasttext_trainer_fits_the_same_vocabulary_with_other_vectors(corpus):
 
     docs = corpus[0]
     w2v = SCDV(**SMALL_PARAMS).fit(docs)
-    fasttext = SCDV(**SMALL_PARAMS, trainer="fasttext").fit(docs)
+    fasttext = SCDV(**{**SMALL_PARAMS, "trainer": "fasttext"}).fit(docs)
     assert fasttext.vocabulary_ == w2v.vocabulary_
     assert not np.allclose(fasttext.word_vectors_, w2v.word_vectors_)
     np.testing.assert_allclose(np.linalg.norm(fasttext.word_vectors_, axis=1), 1, atol=1e-5)
     assert fasttext.transform(docs).nnz > 0
+
+
+def test_make_hybrid_puts_weighted_scdv_beside_the_tfidf_of_its_language(corpus):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    english = scdv.make_hybrid(0.5, **SMALL_PARAMS)
+    assert english.transformer_list[1][1].analyzer == "word"
+    japanese = scdv.make_hybrid(tokenizer="janome")
+    assert japanese.transformer_list[1][1].analyzer == "char"
+    mine = TfidfVectorizer()
+    assert scdv.make_hybrid(tfidf=mine).transformer_list[1][1] is mine
+    docs = corpus[0]
+    X = english.fit_transform(docs)
+    alone = scdv.SCDV(**SMALL_PARAMS).fit_transform(docs)
+    k = alone.shape[1]
+    # The SCDV block is SCDV's own vectors times the weight; TF-IDF rows are unit.
+    np.testing.assert_allclose(X[:, :k].toarray(), 0.5 * alone.toarray(), atol=1e-6)
+    tfidf_norms = np.sqrt(np.asarray(X[:, k:].multiply(X[:, k:]).sum(axis=1))).ravel()
+    np.testing.assert_allclose(tfidf_norms, 1, atol=1e-5)
+    with pytest.raises(ValueError, match="language"):
+        scdv.make_tfidf("klingon")
