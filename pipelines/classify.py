@@ -183,6 +183,7 @@ class RunConfig:
     scdv_params: Mapping[str, Any] | None = None
     subset: Mapping[str, int] | None = None
     blas_threads: int | None = 1
+    n_jobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.class_weight == "none":
@@ -200,7 +201,7 @@ class RunConfig:
             args.dataset, method=args.method, protocol=args.protocol, quick=args.quick,
             data_dir=args.data_dir, cv=args.cv, classifier=args.classifier,
             class_weight=args.class_weight, cache_dir=args.cache_dir, plots_dir=args.plots,
-            seed=args.seed, c_grid=args.c_grid, scdv_l2=args.l2_normalize,
+            seed=args.seed, c_grid=args.c_grid, scdv_l2=args.l2_normalize, n_jobs=args.n_jobs,
             scdv_preset=args.scdv_preset,
             scdv_params={"word_vectors": args.word_vectors} if args.word_vectors else None,
         )
@@ -287,9 +288,11 @@ def _check(config: RunConfig) -> None:
                          f"got {config.scdv_preset!r}")
     if isinstance((config.scdv_params or {}).get("word_vectors"), (str, os.PathLike)):
         _check_word_vectors_file(config.scdv_params["word_vectors"])
-    threads = config.blas_threads
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise UsageError(f"blas_threads must be a positive integer or None; got {threads!r}")
+    for name in ("blas_threads", "n_jobs"):
+        threads = getattr(config, name)
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise UsageError(f"{name} must be a positive integer or None; got {threads!r}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -364,21 +367,21 @@ def _fit_predict(fs, y_train, config: RunConfig, timer: _Timer, counter: FitWarn
     common = dict(classifier=config.classifier, class_weight=config.class_weight,
                   n_splits=config.n_splits, multilabel=config.info.multilabel,
                   seed=config.seed)
+    searching = dict(c_grid=config.grid, counter=counter, n_jobs=config.n_jobs)
     with timer.stage("grid_search"):
         if config.method == "stacking":
             cv_info, base_C = {}, {}
             for block in ("scdv", "tfidf"):
                 start, stop = fs.blocks[block]
                 _, summary = grid_search(fs.X_train[:, start:stop], y_train,
-                                         c_grid=config.grid, counter=counter, **common)
+                                         **searching, **common)
                 cv_info[block] = summary
                 base_C[block] = summary["best_C"]
             estimator = make_stacking(fs.blocks, base_C, **common)
             with quiet_fit_warnings(counter):
                 estimator.fit(fs.X_train, y_train)
         else:
-            search, cv_info = grid_search(fs.X_train, y_train, c_grid=config.grid,
-                                          counter=counter, **common)
+            search, cv_info = grid_search(fs.X_train, y_train, **searching, **common)
             estimator = search.best_estimator_
     with timer.stage("predict"):
         y_pred = estimator.predict(fs.X_test)
@@ -568,6 +571,7 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
             "on hstack'ed features computed once; each base C chosen by its own grid "
             f"search; internal {config.n_splits}-fold out-of-fold decision scores")
     params["blas_threads"] = config.blas_threads
+    params["n_jobs"] = config.n_jobs
     return params
 
 
@@ -602,6 +606,7 @@ def run(
     scdv_params: dict | None = None,
     subset: dict | None = None,
     blas_threads: int | None = 1,
+    n_jobs: int | None = None,
 ) -> dict:
     """Run one cross-validated classification experiment and return its results.
 
@@ -654,6 +659,10 @@ def run(
         (``workers``) are not affected. The mixture's result can differ in
         the last digits with the thread count, so it is recorded in
         ``params``.
+    n_jobs : int or None, default=None, keyword-only
+        Classifier fits of the grid search run at once, on threads that share
+        the features (:func:`pipelines.models.grid_search`); None uses every
+        core. Scores do not depend on it.
 
     Returns
     -------
@@ -674,7 +683,7 @@ def run(
         classifier=classifier, class_weight=class_weight, cache_dir=cache_dir,
         plots_dir=plots_dir, seed=seed, c_grid=c_grid, scdv_l2=scdv_l2,
         scdv_preset=scdv_preset, scdv_params=scdv_params, subset=subset,
-        blas_threads=blas_threads))
+        blas_threads=blas_threads, n_jobs=n_jobs))
 
 
 def run_config(config: RunConfig) -> dict:
@@ -867,14 +876,18 @@ def _c_grid(text: str) -> list[float]:
     return values
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2: {value}")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}: {value}")
+        return value
+
+    return parse
 
 
 def _preset_summaries(preset: str) -> list[str]:
@@ -908,7 +921,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=METHODS, default="scdv")
     parser.add_argument("--classifier", choices=CLASSIFIERS, default="linearsvc")
     parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
-    parser.add_argument("--cv", type=_positive_int, metavar="K",
+    parser.add_argument("--cv", type=_int_at_least(2), metavar="K",
                         help=f"folds of the grid search over C (default {DEFAULT_CV}, "
                              f"quick {QUICK_CV})")
     parser.add_argument("--c-grid", type=_c_grid, metavar="C1,C2,...",
@@ -930,6 +943,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plots", metavar="DIR", help="write PNG figures into DIR")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="token and model cache (default: $SCDV_CACHE or ~/.cache/scdv)")
+    parser.add_argument("--n-jobs", type=_int_at_least(1), metavar="N",
+                        help="classifier fits of the grid search run at once (default: one "
+                             "per core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return parser

@@ -20,7 +20,13 @@ from sklearn.utils import Bunch
 from pipelines import classify, datasets, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
 from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
-from pipelines.models import ScoreBlend, decision_scores, make_classifier, make_stacking
+from pipelines.models import (
+    ScoreBlend,
+    decision_scores,
+    grid_search,
+    make_classifier,
+    make_stacking,
+)
 import scdv.composite
 from scdv import SCDV
 
@@ -170,6 +176,21 @@ def test_column_slice_selects_block_sparse_and_dense():
         ColumnSlice(3, 9).fit(X)
     with pytest.raises(ValueError, match="columns"):
         ColumnSlice(0, 2).fit(X).transform(X[:, :3])
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_grid_search_on_threads_scores_as_on_one(multilabel):
+    rng = np.random.default_rng(0)
+    X = sp.random(120, 40, density=0.2, random_state=0, format="csr")
+    y = rng.integers(0, 3, 120)
+    if multilabel:
+        y = np.eye(3, dtype=int)[y]
+        y[::5, 0] = 1
+    kw = dict(c_grid=[0.1, 1.0, 10.0], n_splits=3, multilabel=multilabel)
+    one, summary_one = grid_search(X, y, n_jobs=1, **kw)
+    two, summary_two = grid_search(X, y, n_jobs=2, **kw)
+    assert summary_two == summary_one
+    np.testing.assert_array_equal(two.predict(X), one.predict(X))
 
 
 def test_stacking_base_estimators_see_only_their_block():
