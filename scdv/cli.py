@@ -102,6 +102,13 @@ def _finite_float(text):
     return value
 
 
+def _float_or_none(text):
+    # The parameters whose default may be None take "none" to turn them off.
+    if text.strip().lower() == "none":
+        return None
+    return _finite_float(text)
+
+
 #: The largest whole number an option takes (word2vec's C code, and threads).
 MAX_INT_OPTION = 2**31 - 1
 
@@ -179,8 +186,9 @@ FIT_PARAMETERS = {
     "word_vectors": (str, None, "pretrained vectors in word2vec text or binary format "
                                 "(fastText .vec works) instead of training word2vec; "
                                 "the word2vec options then do not apply"),
-    "cluster_proba_threshold": (_finite_float, None, "SCDV-MS: cluster probabilities below "
-                                             "this become 0 (0.3 in the SCDV-MS paper)"),
+    "cluster_proba_threshold": (_float_or_none, None,
+                                "SCDV-MS: cluster probabilities below this become 0 (0.3 "
+                                "in the SCDV-MS paper; none keeps them all)"),
     "renormalize_proba": (bool, None, "with --cluster-proba-threshold, rescale each "
                                       "word's remaining cluster probabilities to sum to 1"),
     "sublinear_tf": (bool, None, "weigh each word by 1 + ln(count) instead of its count "
@@ -188,8 +196,8 @@ FIT_PARAMETERS = {
     "weighting": (str, ("idf", "sif"), "word weights: idf (the paper's) or sif, idf times "
                                        "a/(a + p(w)) as in P-SIF"),
     "sif_a": (float, None, "a of --weighting sif; smaller discounts frequent words more"),
-    "power": (float, None, "signed power of every entry, then unit rows (0.5: signed "
-                           "square root; not in the paper)"),
+    "power": (_float_or_none, None, "signed power of every entry, then unit rows (0.5: "
+                                    "signed square root; none: the paper's vectors)"),
     "trainer": (str, ("word2vec", "fasttext"), "word vectors: word2vec (the paper's) or "
                                                "fasttext (with character n-grams)"),
     "random_state": (int, None, None),  # help written below: its default differs
@@ -271,7 +279,9 @@ def _add_fit_options(parser):
         else:
             text = f"{text} (default: {defaults[name]})"
         if kind is bool:
-            group.add_argument(_option(name), dest=name, action="store_true",
+            # --x and --no-x: a default that is on can be turned off too.
+            group.add_argument(_option(name), dest=name,
+                               action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=text)
             continue
         group.add_argument(

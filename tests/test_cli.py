@@ -1184,3 +1184,21 @@ def test_transform_time_options_apply_to_a_loaded_model(corpus_dir, texts, model
     expected = copy.deepcopy(model).set_params(power=0.5, sublinear_tf=True).transform(texts)
     assert abs(sp.load_npz(out) - expected).max() <= 1e-6
     assert abs(sp.load_npz(out) - model.transform(texts)).max() > 1e-3  # it did change
+
+
+def test_options_whose_default_is_on_can_be_turned_off(corpus_dir, texts, model,
+                                                       model_path, out_dir):
+    import copy
+
+    shaped = copy.deepcopy(model).set_params(power=0.5, sublinear_tf=True)
+    shaped_path = out_dir / "shaped.scdv"
+    shaped.save(shaped_path)
+    out = out_dir / "plain.npz"
+    code, _, err = run("vectorize", "--model", shaped_path, corpus_dir, "-o", out,
+                       "--power", "none", "--no-sublinear-tf")
+    assert code == 0, err
+    plain = copy.deepcopy(model).set_params(power=None, sublinear_tf=False).transform(texts)
+    assert abs(sp.load_npz(out) - plain).max() <= 1e-6
+    code, _, err = run("vectorize", "--model", shaped_path, corpus_dir, "-o", out,
+                       "--force", "--power", "nan")
+    assert code == 2 and "--power" in err and "finite" in err
