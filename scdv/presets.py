@@ -137,7 +137,7 @@ def make_hybrid(scdv_weight=HYBRID_WEIGHT, *, tfidf=None, **scdv_params):
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.svm import LinearSVC
     >>> clf = make_pipeline(make_hybrid(random_state=0), LinearSVC())
-    >>> [name for name, _ in clf.steps[0].transformer_list]
+    >>> [name for name, _ in clf[0].transformer_list]
     ['scdv', 'tfidf']
     """
     model = SCDV(**scdv_params)

@@ -76,7 +76,7 @@ def train_word_vectors(
     min_count=20,
     negative=10,
     sample=1e-3,
-    epochs=25,
+    epochs=10,
     workers=1,
     seed=0,
     verbose=0,
@@ -193,8 +193,9 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
         Negative samples per positive one.
     sample : float, default=1e-3
         Down-sampling threshold for frequent words.
-    epochs : int, default=25
-        Passes over the corpus.
+    epochs : int, default=10
+        Passes over the corpus (the paper's SCDV trains 25; see
+        :class:`scdv.SCDV`).
     workers : int, default=1
         gensim worker threads; only ``workers=1`` is repeatable.
     trainer : {"word2vec", "fasttext"}, default="word2vec"
@@ -233,7 +234,7 @@ class SGNSWord2Vec(TransformerMixin, BaseEstimator):
         min_count=20,
         negative=10,
         sample=1e-3,
-        epochs=25,
+        epochs=10,
         workers=1,
         trainer="word2vec",
         random_state=None,

@@ -174,12 +174,36 @@ def _staged(params, **sum_params):
     from scdv import TextTokenizer, WordTopicSum
 
     w2v = {k: params[k] for k in ("vector_size", "min_count", "epochs", "window", "negative",
-                                  "random_state")}
+                                  "sample", "random_state")}
     return make_pipeline(
         TextTokenizer(), SGNSWord2Vec(**w2v),
         GMMSoftClusterer(n_components=params["n_components"],
+                         covariance_type=params["covariance_type"],
                          random_state=params["random_state"]),
-        IDFWeighter(), WordTopicSum(**sum_params))
+        IDFWeighter(), WordTopicSum(**{"sublinear_tf": params["sublinear_tf"], **sum_params}))
+
+
+def test_each_stage_defaults_to_scdv_defaults():
+    # A staged pipeline of default stages is SCDV() (but for power, a stage of its own).
+    from scdv import SCDV, SparseThreshold, TextTokenizer, WordTopicSum
+
+    scdv_defaults = SCDV().get_params()
+    renamed = {"max_iter": "gmm_max_iter"}
+    for stage in (TextTokenizer(), SGNSWord2Vec(), GMMSoftClusterer(), WordTopicSum(),
+                  SparseThreshold()):
+        shared = {name: value for name, value in stage.get_params().items()
+                  if renamed.get(name, name) in scdv_defaults}
+        assert shared, stage
+        assert shared == {name: scdv_defaults[renamed.get(name, name)] for name in shared}, stage
+    # So are the functions under them.
+    import inspect
+
+    from scdv import fit_scdv, train_word_vectors
+    for function in (fit_scdv, train_word_vectors):
+        keywords = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                    if name in scdv_defaults}
+        assert len(keywords) >= 6
+        assert keywords == {name: scdv_defaults[name] for name in keywords}, function
 
 
 def test_staged_pipeline_equals_scdv(corpus, fitted):
