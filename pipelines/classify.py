@@ -101,7 +101,7 @@ logger = logging.getLogger(__name__)
 #: two full runs are close but not bit-identical.
 FULL_SCDV = {"workers": 2}
 #: The SCDV settings a run starts from. Each corpus's own settings under a
-#: preset (livedoor's tokens) are in its registry entry
+#: preset (a Japanese corpus's tokens) are in its registry entry
 #: (:attr:`pipelines.datasets.DatasetInfo.presets`).
 SCDV_PRESETS = {
     # The library's own defaults, chosen by cross-validation on training data

@@ -250,7 +250,9 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     source = params.get("word_vectors")
     if source is not None and not isinstance(source, (str, os.PathLike)):
         cache_dir = None  # an in-memory KeyedVectors has no stable name to key the cache on
-    wanted = {k: params.get(k, base) for k, base in _AFTER_THE_MIXTURE.items()}
+    # What the caller leaves out is SCDV()'s default, not the cache's base value.
+    defaults = SCDV().get_params()
+    wanted = {k: params.get(k, defaults[k]) for k in _AFTER_THE_MIXTURE}
     params.update(_AFTER_THE_MIXTURE)
     path = None
     model = seconds = None

@@ -173,7 +173,7 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, default=60
+    n_components : int, default=100
         Number of clusters K.
     covariance_type : {"tied", "full", "diag", "spherical"}, default="tied"
     max_iter : int, default=50
@@ -222,7 +222,7 @@ class GMMSoftClusterer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_components=60,
+        n_components=100,
         covariance_type="tied",
         max_iter=50,
         n_init=1,
