@@ -67,6 +67,9 @@ logger = logging.getLogger("benchmarks.bench_learning_curve")
 
 #: Labelled documents per class; None is every training document ("all").
 BUDGETS = (1, 2, 5, 10, 20, 50, 100, 200, None)
+#: ``--quick``: the quick subsets have 75 (20ng), 40 (livedoor) training
+#: documents per class, so 50 and up are (nearly) "all" there.
+QUICK_BUDGETS = (1, 2, 5, 10, 20, None)
 DRAWS, QUICK_DRAWS = 5, 3
 METHODS = ("scdv", "tfidf", "w2v-avg", "doc2vec", "hybrid", "scdv+self-training",
            "scdv+label-spreading")
@@ -190,6 +193,7 @@ def run_dataset(dataset, *, methods=METHODS, budgets=BUDGETS, draws=DRAWS, quick
             logger.info("%s split %d/%d: %s features %s in %.0f s", dataset, k + 1, n_splits,
                         features, X_train.shape, time.perf_counter() - t0)
             spread = None  # label spreading's SVD: once per feature set, not per budget
+            c_cache: dict = {}  # each draw's C, shared by the LinearSVC methods of a feature set
             for method in group:
                 classifier = parse_method(method)[1]
                 if classifier == "label-spreading" and spread is None:
@@ -201,7 +205,7 @@ def run_dataset(dataset, *, methods=METHODS, budgets=BUDGETS, draws=DRAWS, quick
                         draws=1 if budget is None else draws, seed=seed,
                         classifier=classifier, multilabel=multilabel,
                         c_grid=grid["linearsvc"], n_splits=cv, counter=counter,
-                        X_spread=spread)
+                        X_spread=spread, c_cache=c_cache)
                     seconds = time.perf_counter() - t0
                     cell = raw[method].setdefault("all" if budget is None else budget, [])
                     cell.extend({**d, "split": k + 1, "seconds": seconds / len(out["draws"])}
@@ -240,7 +244,9 @@ def _x_of(budget: str, result: dict) -> float:
 
 def plot_curves(dataset: str, result: dict, path):
     """One PNG: the headline metric against labelled documents per class, ±1 std shaded."""
-    from pipelines import plots  # noqa: F401  (selects matplotlib's Agg backend)
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
@@ -279,8 +285,9 @@ def markdown_table(dataset: str, result: dict) -> str:
     curves = result["curves"]
     budgets = sorted({b for c in curves.values() for b in c}, key=lambda b: _x_of(b, result))
     head = ["method", *[f"{b}/class" if b != "all" else "all" for b in budgets]]
+    over = "draws and outer folds" if (result.get("n_splits") or 1) > 1 else "draws"
     lines = [f"{DATASETS[dataset].title}, {result['metric'].replace('_', ' ')} "
-             f"(mean ± std over draws{' and outer folds' if result.get('n_splits', 1) > 1 else ''})",
+             f"(mean ± std over {over})",
              "", "| " + " | ".join(head) + " |", "|---" + "|---:" * len(budgets) + "|"]
     for method, curve in curves.items():
         cells = []
@@ -340,9 +347,10 @@ def build_parser():
                         help="run only this corpus (repeatable; default: all three)")
     parser.add_argument("--methods", type=_method_list, default=list(METHODS),
                         help=f"comma-separated (default {','.join(METHODS)})")
-    parser.add_argument("--budgets", type=_budget_list, default=list(BUDGETS),
+    parser.add_argument("--budgets", type=_budget_list,
                         help="labelled documents per class, comma-separated; 'all' for "
-                             "every training document (default 1,2,5,10,20,50,100,200,all)")
+                             "every training document (default 1,2,5,10,20,50,100,200,all; "
+                             "quick 1,2,5,10,20,all)")
     parser.add_argument("--draws", type=int, help=f"random draws per budget (default {DRAWS}, "
                                                   f"quick {QUICK_DRAWS})")
     parser.add_argument("--data-dir")
@@ -371,12 +379,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("gensim", "numba", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     draws = args.draws or (QUICK_DRAWS if args.quick else DRAWS)
+    budgets = args.budgets or list(QUICK_BUDGETS if args.quick else BUDGETS)
     name = "bench_learning_curve" + ("_quick" if args.quick else "")
     results = {}
     with threadpool_limits(limits=1):  # the machine is shared (see pipelines.classify.run)
         for dataset in args.dataset or CORPORA:
             results[dataset] = run_dataset(
-                dataset, methods=args.methods, budgets=args.budgets, draws=draws,
+                dataset, methods=args.methods, budgets=budgets, draws=draws,
                 quick=args.quick, data_dir=args.data_dir, cache_dir=args.cache_dir,
                 seed=args.seed)
             merged = _merged(name, {dataset: results[dataset]})

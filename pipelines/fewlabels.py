@@ -257,7 +257,7 @@ def _scores_of(estimator, X):
 
 def fit_predict(X_train, y_train, labelled, X_test, *, classifier="linearsvc", n_per_class=None,
                 multilabel=False, c_grid=None, n_splits=5, class_weight=None, seed=0,
-                counter=None, X_spread=None):
+                counter=None, X_spread=None, C=None):
     """Fit on the ``labelled`` rows of the training data (and, semi-supervised, the rest).
 
     Parameters
@@ -274,6 +274,8 @@ def fit_predict(X_train, y_train, labelled, X_test, *, classifier="linearsvc", n
     X_spread : (Z_train, Z_test) or None
         :func:`spreading_features` of the split; computed here when needed
         and not given.
+    C : (float, dict) or None
+        :func:`choose_C`'s result for these labelled documents, when known.
 
     Returns
     -------
@@ -286,9 +288,13 @@ def fit_predict(X_train, y_train, labelled, X_test, *, classifier="linearsvc", n
     start = time.perf_counter()
     y_train = np.asarray(y_train)
     base = "linearsvc" if classifier in SEMI_SUPERVISED else classifier
-    C, info = choose_C(X_train[labelled], y_train[labelled], n_per_class=n_per_class,
-                       multilabel=multilabel, classifier=base, c_grid=c_grid,
-                       n_splits=n_splits, seed=seed, counter=counter)
+    if classifier == "label-spreading":  # it has no C
+        C = (FIXED_C, {"C_rule": "none", "best_C": None})
+    if C is None:
+        C = choose_C(X_train[labelled], y_train[labelled], n_per_class=n_per_class,
+                     multilabel=multilabel, classifier=base, c_grid=c_grid,
+                     n_splits=n_splits, seed=seed, counter=counter)
+    C, info = C[0], dict(C[1])
     if classifier in SEMI_SUPERVISED:
         if multilabel:
             raise ValueError(f"{classifier} takes one class per document, not multi-label "
@@ -322,7 +328,7 @@ def metrics_of(y_true, y_pred, scores, multilabel: bool) -> dict:
 
 def run_draws(X_train, y_train, X_test, y_test, *, n_per_class, draws=1, seed=0,
               classifier="linearsvc", multilabel=False, c_grid=None, n_splits=5,
-              class_weight=None, counter=None, X_spread=None):
+              class_weight=None, counter=None, X_spread=None, c_cache=None):
     """Fit and score one budget over ``draws`` random labelled subsets.
 
     Draw ``r`` labels the documents :func:`labelled_subset` picks in
@@ -330,7 +336,10 @@ def run_draws(X_train, y_train, X_test, y_test, *, n_per_class, draws=1, seed=0,
     saw all training documents.
 
     ``X_spread`` is :func:`spreading_features` of the split for
-    label spreading, computed here when not given.
+    label spreading, computed here when not given. ``c_cache``, a dict kept
+    by the caller for one feature matrix and one base classifier, holds each
+    draw's C, so that self-training reuses the C chosen for the plain
+    LinearSVC on the same labelled documents instead of searching again.
 
     Returns
     -------
@@ -350,17 +359,20 @@ def run_draws(X_train, y_train, X_test, y_test, *, n_per_class, draws=1, seed=0,
     for r in range(draws):
         order = draw_order(len(y_train), [seed, r])
         labelled = labelled_subset(y_train, n_per_class, order)
+        known = None if c_cache is None else c_cache.get((n_per_class, r))
         y_pred, scores, info = fit_predict(
             X_train, y_train, labelled, X_test, classifier=classifier,
             n_per_class=n_per_class, multilabel=multilabel, c_grid=c_grid,
             n_splits=n_splits, class_weight=class_weight, seed=seed, counter=counter,
-            X_spread=spread)
+            X_spread=spread, C=known)
+        if c_cache is not None and info["C_rule"] != "none":
+            c_cache[(n_per_class, r)] = (info["best_C"], info)
         if first_pred is None:
             first_pred = y_pred
         per_draw.append({"draw": r + 1, **metrics_of(y_test, y_pred, scores, multilabel),
                          "C_rule": info["C_rule"], "C": info["best_C"],
                          "n_labelled": info["n_labelled"]})
-        logger.info("draw %d/%d: %d labelled, C=%g (%s)", r + 1, draws, info["n_labelled"],
+        logger.info("draw %d/%d: %d labelled, C=%s (%s)", r + 1, draws, info["n_labelled"],
                     info["best_C"], info["C_rule"])
     keys = [k for k in per_draw[0] if isinstance(per_draw[0][k], float) and k != "C"]
     metrics = {k: float(np.mean([d[k] for d in per_draw])) for k in keys}
@@ -446,6 +458,6 @@ def describe(config) -> dict:
                              "settings": SELF_TRAINING if config.classifier == "self-training"
                              else LABEL_SPREADING,
                              "C": "the rule's C for the LinearSVC inside"
-                             if config.classifier == "self-training" else None}
+                             if config.classifier == "self-training" else "none (no C)"}
                             if semi else None),
     }
