@@ -13,6 +13,9 @@ features
     the fitted SCDV cached on disk.
 models
     Linear classifiers, the grid search over C, the stacking ensemble.
+fewlabels
+    Few labelled documents: labelled subsets, the C rule, scikit-learn's
+    semi-supervised classifiers (``--labels-per-class``).
 evaluate
     Metrics (accuracy, macro F1; Precision@1, nDCG@1, coverage, LRAP, F1)
     and the most-confused class pairs.

@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 import scdv
 from scdv._atomic import replacing
 
-from . import evaluate
+from . import evaluate, fewlabels
 from .datasets import (
     DATASET_NAMES,
     DATASETS,
@@ -184,6 +184,8 @@ class RunConfig:
     subset: Mapping[str, int] | None = None
     blas_threads: int | None = 1
     n_jobs: int | None = None
+    labels_per_class: int | None = None
+    draws: int = 1
 
     def __post_init__(self) -> None:
         if self.class_weight == "none":
@@ -204,6 +206,7 @@ class RunConfig:
             seed=args.seed, c_grid=args.c_grid, scdv_l2=args.l2_normalize, n_jobs=args.n_jobs,
             scdv_preset=args.scdv_preset,
             scdv_params={"word_vectors": args.word_vectors} if args.word_vectors else None,
+            labels_per_class=args.labels_per_class, draws=args.draws,
         )
 
     @property
@@ -221,7 +224,9 @@ class RunConfig:
         """C values searched."""
         if self.c_grid is not None:
             return list(self.c_grid)
-        return list((QUICK_C_GRIDS if self.quick else C_GRIDS)[self.classifier])
+        # A semi-supervised classifier wraps LinearSVC and takes its C grid.
+        base = "linearsvc" if self.classifier in fewlabels.SEMI_SUPERVISED else self.classifier
+        return list((QUICK_C_GRIDS if self.quick else C_GRIDS)[base])
 
     @property
     def scdv(self) -> dict:
@@ -275,7 +280,7 @@ def _check(config: RunConfig) -> None:
     choice(config.dataset, "dataset", DATASET_NAMES)
     choice(config.method, "method", METHODS)
     choice(config.protocol, "protocol", PROTOCOLS)
-    choice(config.classifier, "classifier", CLASSIFIERS)
+    choice(config.classifier, "classifier", CLASSIFIERS + fewlabels.SEMI_SUPERVISED)
     choice(config.class_weight, "class_weight", (None, "balanced"))
     cv, c_grid = config.cv, config.c_grid
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
@@ -293,6 +298,9 @@ def _check(config: RunConfig) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise UsageError(f"{name} must be a positive integer or None; got {threads!r}")
+    problem = fewlabels.config_problem(config)
+    if problem:
+        raise UsageError(problem)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -440,12 +448,14 @@ def _run_folds(config: RunConfig, corpus: dict, splits, tokens, timer: _Timer,
         for key, seconds in fs.timings.items():
             timer.add(key, seconds)
         features.append(fs.info)
-        y_pred, scores, cv_info = _fit_predict(fs, y[tr], config, timer, counter)
+        if config.labels_per_class is None:
+            y_pred, scores, cv_info = _fit_predict(fs, y[tr], config, timer, counter)
+            fold_metrics = fewlabels.metrics_of(y[te], y_pred, scores, config.info.multilabel)
+        else:  # mean over draws of labelled subsets; the first draw's predictions
+            with timer.stage("grid_search"):
+                fold_metrics, cv_info, y_pred = fewlabels.run_config_draws(
+                    fs, y[tr], y[te], config, counter)
         y_pred_parts.append(np.asarray(y_pred))
-        if config.info.multilabel:
-            fold_metrics = evaluate.multilabel_metrics(y[te], scores, y_pred)
-        else:
-            fold_metrics = evaluate.single_label_metrics(y[te], y_pred)
         results.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
                         **fold_metrics, "inner_cv": cv_info})
         if k == 0 and config.plots_dir is not None:
@@ -484,6 +494,8 @@ def _aggregate(config: RunConfig, folds: _Folds, scheme: str,
                                    "class), not searched"}
                if config.method == "stacking" else inner),
         }
+    if config.labels_per_class is not None and len(folds.results) > 1:
+        cv_section["std_over_draws"] = fewlabels.std_over_draws(folds.results, keys)
     cv_section["fit_warnings"] = counter.as_dict()
     return metrics, cv_section
 
@@ -570,6 +582,8 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
             "[ColumnSlice(SCDV block) + classifier, ColumnSlice(TF-IDF block) + classifier] "
             "on hstack'ed features computed once; each base C chosen by its own grid "
             f"search; internal {config.n_splits}-fold out-of-fold decision scores")
+    if config.labels_per_class is not None:
+        params["few_labels"] = fewlabels.describe(config)
     params["blas_threads"] = config.blas_threads
     params["n_jobs"] = config.n_jobs
     return params
@@ -607,6 +621,8 @@ def run(
     subset: dict | None = None,
     blas_threads: int | None = 1,
     n_jobs: int | None = None,
+    labels_per_class: int | None = None,
+    draws: int = 1,
 ) -> dict:
     """Run one cross-validated classification experiment and return its results.
 
@@ -663,6 +679,14 @@ def run(
         Classifier fits of the grid search run at once, on threads that share
         the features (:func:`pipelines.models.grid_search`); None uses every
         core. Scores do not depend on it.
+    labels_per_class : int or None, keyword-only
+        Label only this many training documents per class (multi-label:
+        this many times the number of labels, in all; see
+        :func:`pipelines.fewlabels.labelled_subset`); the unsupervised stages
+        still see every training text. None labels them all.
+    draws : int, default=1, keyword-only
+        Random labelled subsets; the metrics are their mean, ``cv["std"]``
+        (outer folds: ``cv["std_over_draws"]``) their std.
 
     Returns
     -------
@@ -683,7 +707,8 @@ def run(
         classifier=classifier, class_weight=class_weight, cache_dir=cache_dir,
         plots_dir=plots_dir, seed=seed, c_grid=c_grid, scdv_l2=scdv_l2,
         scdv_preset=scdv_preset, scdv_params=scdv_params, subset=subset,
-        blas_threads=blas_threads, n_jobs=n_jobs))
+        blas_threads=blas_threads, n_jobs=n_jobs, labels_per_class=labels_per_class,
+        draws=draws))
 
 
 def run_config(config: RunConfig) -> dict:
@@ -815,6 +840,12 @@ def _make_plots(config: RunConfig, folds: _Folds, y, target_names, metrics: dict
         written.append(plots.plot_fold_scores(
             scores, plots_dir / f"{tag}-folds.png", xlabel="outer fold",
             title=f"{head}: test scores per outer fold"))
+    elif "draws" in cv_section:
+        key = config.info.metric
+        written.append(plots.plot_fold_scores(
+            {f"test {key}": [d[key] for d in cv_section["draws"]]},
+            plots_dir / f"{tag}-folds.png", xlabel="draw of labelled documents",
+            title=f"{head}: {config.labels_per_class} labelled documents per class"))
     else:
         inner = cv_section.get("base_estimators") or {config.method: cv_section}
         scores = {f"{name} CV {s['scoring']} (C={s['best_C']:g})": s["fold_scores"]
@@ -845,9 +876,13 @@ def summary_text(result: dict) -> str:
             text += f" (+/- {std[key]:.4f})"
         parts.append(text)
     lines.append("  " + ", ".join(parts))
-    if std:
+    if std and "folds" in result["cv"]:
         lines.append(f"  mean over {len(result['cv']['folds'])} outer folds "
                      f"({result['n_train']} train / {result['n_test']} test per fold)")
+    elif std:
+        lines.append(f"  mean over {len(result['cv']['draws'])} draws of "
+                     f"{result['cv']['labels_per_class']} labelled documents per class; "
+                     f"{result['n_train']} train (unlabelled too) / {result['n_test']} test")
     else:
         lines.append(f"  {result['n_train']} train / {result['n_test']} test documents")
     confused = result["errors"]["most_confused"][:3]
@@ -890,6 +925,19 @@ def _int_at_least(minimum: int):
     return parse
 
 
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}: {value}")
+        return value
+
+    return parse
+
+
 def _preset_summaries(preset: str) -> list[str]:
     """``"<what> on <name>"`` for each corpus that has its own settings under ``preset``."""
     texts = []
@@ -919,7 +967,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="inductive: unsupervised stages see training texts only; "
                              "transductive: they also see test texts (never labels)")
     parser.add_argument("--method", choices=METHODS, default="scdv")
-    parser.add_argument("--classifier", choices=CLASSIFIERS, default="linearsvc")
+    parser.add_argument("--classifier", choices=CLASSIFIERS + fewlabels.SEMI_SUPERVISED,
+                        default="linearsvc",
+                        help="self-training and label-spreading (scikit-learn's) also learn "
+                             "from the unlabelled training documents; they need "
+                             "--labels-per-class")
+    parser.add_argument("--labels-per-class", type=_at_least(1), metavar="N",
+                        help="label only N random training documents per class (multi-label: "
+                             "N x labels in all); SCDV, TF-IDF and the rest still fit on "
+                             "every training text")
+    parser.add_argument("--draws", type=_at_least(1), default=1, metavar="R",
+                        help="random labelled subsets with --labels-per-class; metrics are "
+                             "their mean, with their std (default 1)")
     parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     parser.add_argument("--cv", type=_int_at_least(2), metavar="K",
                         help=f"folds of the grid search over C (default {DEFAULT_CV}, "
