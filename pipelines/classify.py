@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 import scdv
 from scdv._atomic import replacing
 
-from . import evaluate
+from . import evaluate, peers
 from .datasets import (
     DATASET_NAMES,
     DATASETS,
@@ -257,7 +257,7 @@ class RunConfig:
     @property
     def uses_tokens(self) -> bool:
         """Whether the method reads token lists (TF-IDF reads the raw text)."""
-        return self.uses_scdv or self.method == "doc2vec"
+        return self.uses_scdv or self.method == "doc2vec" or self.method in peers.TOKEN_PEERS
 
 
 def _check(config: RunConfig) -> None:
@@ -276,6 +276,9 @@ def _check(config: RunConfig) -> None:
     choice(config.protocol, "protocol", PROTOCOLS)
     choice(config.classifier, "classifier", CLASSIFIERS)
     choice(config.class_weight, "class_weight", (None, "balanced"))
+    problem = peers.unsupported(config.method, config.info.language)
+    if problem:
+        raise UsageError(problem)
     cv, c_grid = config.cv, config.c_grid
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
         raise UsageError(f"cv must be an integer >= 2; got {cv!r}")
@@ -567,6 +570,9 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
             "[ColumnSlice(SCDV block) + classifier, ColumnSlice(TF-IDF block) + classifier] "
             "on hstack'ed features computed once; each base C chosen by its own grid "
             f"search; internal {config.n_splits}-fold out-of-fold decision scores")
+    if config.method in peers.PEERS:
+        params["peer"] = peers.describe(config.method)
+        params.setdefault("features", feature_info)
     params["blas_threads"] = config.blas_threads
     return params
 
@@ -609,7 +615,10 @@ def run(
     ----------
     dataset : str
         A corpus of :data:`pipelines.datasets.DATASETS`.
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd"}, default="scdv"
+    method : str, default="scdv"
+        One of :data:`pipelines.features.METHODS`; the pretrained peers
+        (``minilm``, ``minilm-chunks``, ``glove-avg``, ``scdv-glove``) are in
+        :mod:`pipelines.peers` and need the ``peers`` extra.
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents
