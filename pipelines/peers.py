@@ -373,7 +373,10 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         self : SentenceEmbedder
         """
         model = self._model()
-        self.embedding_dimension_ = int(model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension.
+        dimension = getattr(model, "get_embedding_dimension", None)
+        dimension = dimension or model.get_sentence_embedding_dimension
+        self.embedding_dimension_ = int(dimension())
         self.max_seq_length_ = int(model.max_seq_length)
         return self
 
