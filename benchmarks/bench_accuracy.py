@@ -25,7 +25,12 @@ cached (``--cache-dir``), so a rerun only refits what changed.
 ``scdv`` is the library's ``SCDV()`` (the pipelines' default preset);
 ``scdv-paper`` is ``SCDV(**scdv.PAPER_PARAMS)``, the paper's model and
 vectors as they are. ``hybrid`` is :func:`scdv.make_hybrid`'s SCDV + TF-IDF
-columns under one LinearSVC.
+columns under one LinearSVC. ``minilm``, ``minilm-chunks``, ``glove-avg``
+and ``scdv-glove`` are the pretrained peers of :mod:`pipelines.peers` (the
+``peers`` extra; English corpora only); a row whose peer cannot run here is
+skipped with a message. Each row also records the vectorising throughput
+(documents per second), the peak memory of its run and the size on disk of
+its model.
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._common import RESULTS, write_result
+from benchmarks._common import RESULTS, reset_peak_rss, status_kb, write_result
+from pipelines import peers
 from pipelines.classify import run, scdv_settings
+from pipelines.datasets import DATASETS as REGISTRY
 
 #: Runs only with ``--word-vectors PATH``: SCDV on those pretrained vectors
 #: instead of word2vec trained on the training split. For livedoor,
@@ -61,9 +68,12 @@ METHODS = [
     ("scdv-spherical", "scdv", {"covariance_type": "spherical"}, "defaults"),
     ("scdv-full", "scdv", {"covariance_type": "full"}, "defaults"),
     (PRETRAINED, "scdv", {}, "defaults"),
+    # Pretrained peers (pipelines.peers).
+    *((name, name, {}, "defaults") for name in peers.PEER_METHODS),
 ]
 #: Left out of ``--quick`` (to stay under 3 minutes); none is in a target.
-FULL_ONLY = ("scdv-diag", "scdv-spherical", "scdv-full")
+#: MiniLM encodes about 27 documents a second on 2 cores.
+FULL_ONLY = ("scdv-diag", "scdv-spherical", "scdv-full", "minilm", "minilm-chunks")
 
 #: Figures reported in the papers, never measured here.
 PUBLISHED = {
@@ -92,7 +102,7 @@ def vector_size(name, params):
         return dimension, dimension
     if name.startswith("scdv") and info.get("scdv_density") is not None:
         return dimension, info["scdv_density"] * dimension
-    if name in ("w2v-avg", "doc2vec"):
+    if name in ("w2v-avg", "doc2vec") or name in peers.EMBEDDING_PEERS:
         return dimension, dimension
     return dimension, None
 
@@ -101,13 +111,20 @@ def summarise(name, result):
     """The row of the comparison table for one run."""
     timings = result.get("timings_s", {})
     dimension, nnz = vector_size(name, result.get("params"))
+    features = ((result.get("params") or {}).get("features") or [{}])[0]
+    # Train and test documents are vectorised once per split (outer fold).
+    n_docs = ((result.get("n_train", 0) + result.get("n_test", 0))
+              * max(1, len((result.get("cv") or {}).get("folds") or [])))
+    seconds = timings.get("vectorize")
     return {
         "method": name,
         "metrics": result["metrics"],
         "cv": result.get("cv"),
         # 0 when the unsupervised model came from the cache.
         "fit_seconds": max(timings.get("fit_scdv", 0.0), timings.get("fit", 0.0)),
-        "vectorize_seconds": timings.get("vectorize"),
+        "vectorize_seconds": seconds,
+        "docs_per_second": n_docs / seconds if seconds else None,
+        "model_bytes_on_disk": features.get("model_bytes_on_disk"),
         "total_seconds": timings.get("total"),
         "dimension": dimension,
         "nnz_per_doc": nnz,
@@ -148,7 +165,7 @@ def _write(args, datasets, rows, start, partial):
     for dataset, table in rows.items():
         score = {r["method"]: r["metrics"][HEADLINE[dataset]] for r in table}
         if "scdv" in score:
-            for peer in ("w2v-avg", "doc2vec"):
+            for peer in ("w2v-avg", "doc2vec", "minilm", "minilm-chunks", "glove-avg"):
                 if peer in score:
                     checks[f"{dataset}: scdv beats {peer}"] = score["scdv"] > score[peer]
         if dataset != "reuters" and {"stacking", "tfidf"} <= set(score):
@@ -263,13 +280,20 @@ def main(argv=None):
                 if not args.word_vectors:
                     continue
                 overrides = {"word_vectors": args.word_vectors}
+            problem = peers.unsupported(method, REGISTRY[dataset].language)
+            if problem:
+                logging.info("== %s / %s: skipped, %s", dataset, name, problem)
+                continue
             logging.info("== %s / %s", dataset, name)
             t0 = time.perf_counter()
+            reset_peak_rss()
             result = run(dataset, method=method, quick=args.quick, data_dir=args.data_dir,
                          cache_dir=args.cache_dir, scdv_params=overrides or None,
                          scdv_preset=preset)
             row = summarise(name, result)
             row["wall_seconds"] = time.perf_counter() - t0
+            peak = status_kb("VmHWM")  # of this run alone, after the reset above
+            row["peak_rss_mb"] = peak / 1024 if peak is not None else None
             row["command"] = _command(args, dataset, name)
             rows[dataset].append(row)
             key = HEADLINE[dataset]
@@ -284,8 +308,10 @@ def main(argv=None):
         key = HEADLINE[dataset]
         print(f"\n{dataset} ({key}):")
         for r in sorted(table, key=lambda r: -r["metrics"][key]):
-            print(f"  {r['method']:<10} {r['metrics'][key]:.4f}   dim {r['dimension']}   "
-                  f"{r['wall_seconds']:.0f} s")
+            rate = r.get("docs_per_second")
+            print(f"  {r['method']:<14} {r['metrics'][key]:.4f}   dim {r['dimension']}   "
+                  f"{r['wall_seconds']:.0f} s"
+                  + (f"   {rate:,.0f} docs/s vectorising" if rate else ""))
     for check, ok in checks.items():
         print(f"{'met ' if ok else 'MISSED'}  {check}")
     print(f"wrote {path}")

@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 import scdv
 from scdv._atomic import replacing
 
-from . import evaluate, fewlabels
+from . import evaluate, fewlabels, peers
 from .datasets import (
     DATASET_NAMES,
     DATASETS,
@@ -263,7 +263,7 @@ class RunConfig:
     @property
     def uses_tokens(self) -> bool:
         """Whether the method reads token lists (TF-IDF reads the raw text)."""
-        return self.uses_scdv or self.method == "doc2vec"
+        return self.uses_scdv or self.method == "doc2vec" or self.method in peers.TOKEN_PEERS
 
 
 def _check(config: RunConfig) -> None:
@@ -282,6 +282,9 @@ def _check(config: RunConfig) -> None:
     choice(config.protocol, "protocol", PROTOCOLS)
     choice(config.classifier, "classifier", CLASSIFIERS + fewlabels.SEMI_SUPERVISED)
     choice(config.class_weight, "class_weight", (None, "balanced"))
+    problem = peers.unsupported(config.method, config.info.language)
+    if problem:
+        raise UsageError(problem)
     cv, c_grid = config.cv, config.c_grid
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
         raise UsageError(f"cv must be an integer >= 2; got {cv!r}")
@@ -584,6 +587,9 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
             f"search; internal {config.n_splits}-fold out-of-fold decision scores")
     if config.labels_per_class is not None:
         params["few_labels"] = fewlabels.describe(config)
+    if config.method in peers.PEERS:
+        params["peer"] = peers.describe(config.method)
+        params.setdefault("features", feature_info)
     params["blas_threads"] = config.blas_threads
     params["n_jobs"] = config.n_jobs
     return params
@@ -630,7 +636,10 @@ def run(
     ----------
     dataset : str
         A corpus of :data:`pipelines.datasets.DATASETS`.
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd"}, default="scdv"
+    method : str, default="scdv"
+        One of :data:`pipelines.features.METHODS`; the pretrained peers
+        (``minilm``, ``minilm-chunks``, ``glove-avg``, ``scdv-glove``) are in
+        :mod:`pipelines.peers` and need the ``peers`` extra.
     protocol : {"inductive", "transductive"}, default="inductive"
         ``inductive``: every unsupervised stage is fitted on training
         documents only. ``transductive``: they also see the test documents

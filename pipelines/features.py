@@ -28,6 +28,8 @@ Methods
     :func:`scdv.make_reduced_scdv`, on the cached model.
 ``doc2vec``
     gensim Doc2Vec, PV-DBOW (:mod:`pipelines.doc2vec`), on the same token lists.
+``minilm``, ``minilm-chunks``, ``glove-avg``, ``scdv-glove``
+    Pretrained peers (:mod:`pipelines.peers`, the ``peers`` extra).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from scdv._atomic import replacing
 from scdv.clustering import cut_posteriors
 from scdv.word_vectors import average_word_vectors
 
+from . import peers
 from .tokens import hash_tokens
 
 __all__ = [
@@ -67,9 +70,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd")
+METHODS = ("scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd",
+           *peers.PEER_METHODS)
 #: The methods whose features come from a fitted SCDV model.
-SCDV_METHODS = ("scdv", "w2v-avg", "stacking", "hybrid", "scdv-svd")
+SCDV_METHODS = ("scdv", "w2v-avg", "stacking", "hybrid", "scdv-svd", *peers.SCDV_PEERS)
 #: The methods that read TF-IDF features.
 TFIDF_METHODS = ("tfidf", "stacking", "hybrid")
 #: Columns of ``scdv-svd``: 2,000, a sixth of the paper's 12,000; a smaller
@@ -353,6 +357,7 @@ def _scdv_features(method, train_tokens, test_tokens, all_tokens, *, protocol, p
     model, seconds, path = fit_scdv_cached(fit_docs, params, cache_dir)
     info["scdv_cache_hit"] = seconds is None
     info["scdv_model_file"] = str(path) if path is not None else None
+    info["model_bytes_on_disk"] = path.stat().st_size if path is not None else None
     info["scdv_vocabulary_size"] = len(model.vocabulary_)
     info["scdv_threshold"] = float(model.threshold_)
     start = time.perf_counter()
@@ -433,8 +438,8 @@ def build_features(
 
     Parameters
     ----------
-    method : {"scdv", "tfidf", "w2v-avg", "stacking", "hybrid", "doc2vec", "scdv-svd"}
-        ``"hybrid"`` puts ``scdv.HYBRID_WEIGHT`` times the SCDV columns beside
+    method : str
+        One of :data:`METHODS`. ``"hybrid"`` puts ``scdv.HYBRID_WEIGHT`` times the SCDV columns beside
         the TF-IDF columns, as :func:`scdv.make_hybrid` does, for one linear
         model; ``"stacking"`` puts them side by side unweighted for
         :func:`pipelines.models.make_stacking`.
@@ -473,6 +478,14 @@ def build_features(
     timings: dict[str, float] = {}
     info: dict = {}
     parts = []  # (block name, train matrix, test matrix)
+    if method in peers.SCDV_PEERS:
+        scdv_params = peers.with_peer_vectors(method, scdv_params, cache_dir)
+        info["word_vectors"] = scdv_params["word_vectors"]
+    if method in peers.EMBEDDING_PEERS:
+        Xtr, Xte, timings["vectorize"] = peers.peer_features(
+            method, train_texts=train_texts, test_texts=test_texts,
+            train_tokens=train_tokens, test_tokens=test_tokens, info=info)
+        parts.append((method, Xtr, Xte))
     if method in SCDV_METHODS:
         Xtr, Xte, timings["fit_scdv"], timings["vectorize"] = _scdv_features(
             method, train_tokens, test_tokens, all_tokens, protocol=protocol,
