@@ -249,14 +249,15 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     path : pathlib.Path or None
         The cache file.
     """
-    params = {**params, "tokenizer": None}
+    # Every setting is spelled out, SCDV()'s defaults included: a key of the
+    # given ones alone would hit a model fitted under older defaults.
+    defaults = SCDV().get_params()
+    params = {**defaults, **params, "tokenizer": None}
     transform = {k: params.pop(k) for k in _TRANSFORM_ONLY if k in params}
     source = params.get("word_vectors")
     if source is not None and not isinstance(source, (str, os.PathLike)):
         cache_dir = None  # an in-memory KeyedVectors has no stable name to key the cache on
-    # What the caller leaves out is SCDV()'s default, not the cache's base value.
-    defaults = SCDV().get_params()
-    wanted = {k: params.get(k, defaults[k]) for k in _AFTER_THE_MIXTURE}
+    wanted = {k: params[k] for k in _AFTER_THE_MIXTURE}
     params.update(_AFTER_THE_MIXTURE)
     path = None
     model = seconds = None

@@ -19,7 +19,13 @@ from sklearn.utils import Bunch
 
 from pipelines import classify, datasets, evaluate, tokens
 from pipelines.datasets import DatasetNotFoundError, load_dataset, resolve_data_dir
-from pipelines.features import ColumnSlice, build_features, fit_scdv_cached, w2v_average
+from pipelines.features import (
+    ColumnSlice,
+    build_features,
+    fit_scdv_cached,
+    scdv_cache_path,
+    w2v_average,
+)
 from pipelines.models import (
     ScoreBlend,
     decision_scores,
@@ -700,3 +706,25 @@ def test_quick_20ng_doc2vec_peer(tmp_path):
     assert result["params"]["doc2vec"]["dm"] == 0  # PV-DBOW
     assert result["params"]["features"][0]["n_features"] == 50
     assert 3 / 20 < result["metrics"]["accuracy"] <= 1
+
+
+def test_the_model_cache_key_spells_out_scdv_defaults(tmp_path):
+    # A key of the given settings alone would serve a model fitted under older
+    # defaults; spelled out, leaving a default out or writing it is one model.
+    from tests.conftest import make_corpus
+
+    docs, _ = make_corpus(40)
+    toks = [d.lower().rstrip(".").split() for d in docs]
+    small = dict(vector_size=8, min_count=2, epochs=2, window=3, negative=3)
+    implicit = scdv_cache_path(toks, {**SCDV().get_params(), **small}, tmp_path)
+    given = scdv_cache_path(toks, {**SCDV().get_params(), **small,
+                                   "n_components": SCDV().n_components}, tmp_path)
+    other = scdv_cache_path(toks, {**SCDV().get_params(), **small, "n_components": 3},
+                            tmp_path)
+    assert implicit == given != other
+    model, _, _ = fit_scdv_cached(toks, {**small, "n_components": 3, "random_state": 0},
+                                  tmp_path)
+    again, seconds, _ = fit_scdv_cached(toks, {**small, "n_components": 3, "random_state": 0,
+                                               "sample": SCDV().sample}, tmp_path)
+    assert seconds is None  # the same settings, spelled out: the cached model
+    assert model.sublinear_tf is SCDV().sublinear_tf and again.n_components == 3
