@@ -295,7 +295,7 @@ def test_empty_vocabulary_names_min_count():
 def test_too_few_words_for_the_clusters_names_the_numbers():
     docs = ["alpha beta gamma"] * 5
     with pytest.raises(ValueError, match=r"3 words \(min_count=1\), fewer than "
-                                         "n_components=60") as info:
+                                         "n_components=100") as info:
         SCDV(min_count=1, vector_size=8, epochs=1).fit(docs)
     # min_count is already 1: lowering it is no advice.
     assert "min_count'" not in str(info.value) and "n_components'" in str(info.value)
