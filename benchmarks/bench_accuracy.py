@@ -46,6 +46,7 @@ from benchmarks._common import RESULTS, reset_peak_rss, status_kb, write_result
 from pipelines import peers
 from pipelines.classify import run, scdv_settings
 from pipelines.datasets import DATASETS as REGISTRY
+from pipelines.models import C_GRIDS, QUICK_C_GRIDS
 
 #: Runs only with ``--word-vectors PATH``: SCDV on those pretrained vectors
 #: instead of word2vec trained on the training split. For livedoor,
@@ -228,6 +229,11 @@ def _rows_of_results(paths, quick):
         command += " --scdv paper" if params.get("scdv_preset") == "paper" else ""
         vectors = (params.get("scdv") or {}).get("word_vectors")
         command += f" --word-vectors {vectors}" if vectors else ""
+        classifier = params["classifier"]
+        grids = QUICK_C_GRIDS if quick else C_GRIDS
+        if classifier.get("c_grid") and tuple(classifier["c_grid"]) != tuple(
+                grids.get(classifier["name"], ())):
+            command += " --c-grid " + ",".join(f"{c:g}" for c in classifier["c_grid"])
         row["command"] = command + (" --quick" if quick else "")
         rows.setdefault(dataset, []).append(row)
     return rows.items()
