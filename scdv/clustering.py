@@ -37,7 +37,7 @@ def too_few_words_message(n_words, n_components, min_count=None):
 def soft_cluster_words(
     vectors,
     *,
-    n_components=60,
+    n_components=100,
     covariance_type="tied",
     max_iter=50,
     n_init=1,
@@ -51,7 +51,7 @@ def soft_cluster_words(
     ----------
     vectors : ndarray of shape (V, d)
         Word vectors, one per row (SCDV uses unit-length ones).
-    n_components : int, default=60
+    n_components : int, default=100
         Number of clusters K.
     covariance_type : {"tied", "full", "diag", "spherical"}, default="tied"
     max_iter : int, default=50
