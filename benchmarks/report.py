@@ -16,6 +16,7 @@ import sys
 
 from benchmarks._common import HERE, RESULTS
 from benchmarks.bench_accuracy import vector_size
+from scdv import SCDV
 
 MB = 2**20
 
@@ -130,7 +131,10 @@ def speed_section(result):
 
 def _scdv_settings(row):
     # Rows measured before a preset changed keep the settings they ran with.
-    scdv = (row.get("params") or {}).get("scdv") or {}
+    params = row.get("params") or {}
+    scdv = params.get("scdv") or {}
+    if params.get("scdv_preset") == "defaults":  # recorded as the overrides of SCDV()
+        scdv = {**SCDV().get_params(), **scdv}
     text = f"{scdv.get('n_components', '?')}, {scdv.get('min_count', '?')}"
     return text + (", pretrained" if scdv.get("word_vectors") else "")
 
@@ -169,7 +173,7 @@ def accuracy_section(result):
             _, nnz = vector_size(r["method"], r.get("params"))
             nnz = f"{nnz:.0f}" if nnz else "n/a"
             uses_scdv = r["method"].startswith("scdv") or r["method"] in ("w2v-avg",
-                                                                           "stacking")
+                                                                           "stacking", "hybrid")
             fit = f"{r['fit_seconds'] or 0:.0f}" if uses_scdv else "-"
             lines.append(
                 f"| {r['method']} | {r['metrics'][key]:.4f} | "
