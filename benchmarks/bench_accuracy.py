@@ -229,10 +229,10 @@ def _rows_of_results(paths, quick):
         command += " --scdv paper" if params.get("scdv_preset") == "paper" else ""
         vectors = (params.get("scdv") or {}).get("word_vectors")
         command += f" --word-vectors {vectors}" if vectors else ""
-        classifier = params["classifier"]
+        classifier = params.get("classifier") or {}
         grids = QUICK_C_GRIDS if quick else C_GRIDS
         if classifier.get("c_grid") and tuple(classifier["c_grid"]) != tuple(
-                grids.get(classifier["name"], ())):
+                grids.get(classifier.get("name"), ())):
             command += " --c-grid " + ",".join(f"{c:g}" for c in classifier["c_grid"])
         row["command"] = command + (" --quick" if quick else "")
         rows.setdefault(dataset, []).append(row)

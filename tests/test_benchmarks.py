@@ -10,7 +10,8 @@ from benchmarks import bench_accuracy
 from pipelines.classify import scdv_settings
 
 
-def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick=False):
+def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick=False,
+                     c_grid=None):
     result = {
         "dataset": "20ng", "method": "scdv", "protocol": "inductive", "quick": quick,
         "params": {"seed": 0, "scdv_preset": preset,
@@ -19,6 +20,8 @@ def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick
         "metrics": {"accuracy": 0.85, "f1_macro": 0.84},
         "cv": {}, "timings_s": {"total": 12.5},
     }
+    if c_grid is not None:
+        result["params"]["classifier"] = {"name": "linearsvc", "c_grid": c_grid}
     path = tmp_path / name
     path.write_text(json.dumps(result))
     return str(path)
@@ -33,6 +36,14 @@ def test_a_classify_run_becomes_the_row_of_its_method(tmp_path):
     first = rows["20ng"][0]
     assert first["wall_seconds"] == 12.5 and first["nnz_per_doc"] == pytest.approx(2000)
     assert rows["20ng"][1]["command"].endswith("--method scdv --scdv paper")
+
+
+def test_a_row_names_a_c_grid_other_than_the_default(tmp_path):
+    own = _classify_result(tmp_path, "own.json", c_grid=[0.3, 1.0, 3.0, 10.0])
+    default = _classify_result(tmp_path, "default.json", c_grid=[0.1, 0.3, 1.0, 3.0, 10.0])
+    rows = dict(bench_accuracy._rows_of_results([own, default], quick=False))["20ng"]
+    assert rows[0]["command"].endswith("--method scdv --c-grid 0.3,1,3,10")
+    assert "--c-grid" not in rows[1]["command"]
 
 
 @pytest.mark.parametrize("change", [
