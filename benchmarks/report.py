@@ -133,7 +133,10 @@ def _scdv_settings(row):
     # Rows measured before a preset changed keep the settings they ran with.
     params = row.get("params") or {}
     scdv = params.get("scdv") or {}
-    if params.get("scdv_preset") == "defaults":  # recorded as the overrides of SCDV()
+    # A "defaults" row records only its overrides of SCDV(), so the rest is read
+    # from today's SCDV(): right while the row is as new as the defaults (the
+    # classify JSON should record every effective parameter; see issue 17).
+    if params.get("scdv_preset") == "defaults":
         scdv = {**SCDV().get_params(), **scdv}
     text = f"{scdv.get('n_components', '?')}, {scdv.get('min_count', '?')}"
     return text + (", pretrained" if scdv.get("word_vectors") else "")
