@@ -46,6 +46,7 @@ from benchmarks._common import RESULTS, reset_peak_rss, status_kb, write_result
 from pipelines import peers
 from pipelines.classify import run, scdv_settings
 from pipelines.datasets import DATASETS as REGISTRY
+from pipelines.features import effective_scdv_params
 from pipelines.models import C_GRIDS, QUICK_C_GRIDS
 
 #: Runs only with ``--word-vectors PATH``: SCDV on those pretrained vectors
@@ -201,11 +202,23 @@ def _method_of(result, quick):
             overrides = {"word_vectors": vectors}
         if (method, method_preset) != (result["method"], preset):
             continue
-        if "scdv" not in params or params["scdv"] == scdv_settings(
-                result["dataset"], preset, quick=quick, overrides=overrides,
-                seed=params["seed"]):
+        if "scdv" not in params:
+            return name
+        wanted = scdv_settings(result["dataset"], preset, quick=quick, overrides=overrides,
+                               seed=params["seed"])
+        # A newer result records every parameter it ran with, so one made under
+        # other SCDV() defaults than today's is not taken for today's method.
+        if "scdv_effective" in params:
+            if params["scdv_effective"] == _json_like(effective_scdv_params(wanted)):
+                return name
+        elif params["scdv"] == wanted:
             return name
     return None
+
+
+def _json_like(value):
+    # As the value reads back from a result file (tuples become lists).
+    return json.loads(json.dumps(value, default=str))
 
 
 def _rows_of_results(paths, quick):

@@ -132,11 +132,11 @@ def speed_section(result):
 def _scdv_settings(row):
     # Rows measured before a preset changed keep the settings they ran with.
     params = row.get("params") or {}
-    scdv = params.get("scdv") or {}
-    # A "defaults" row records only its overrides of SCDV(), so the rest is read
-    # from today's SCDV(): right while the row is as new as the defaults (the
-    # classify JSON should record every effective parameter; see issue 17).
-    if params.get("scdv_preset") == "defaults":
+    scdv = params.get("scdv_effective") or params.get("scdv") or {}
+    # A "defaults" row made before results recorded every parameter holds only
+    # its overrides of SCDV(), so the rest is read from today's SCDV(): right
+    # while the row is as new as the defaults.
+    if params.get("scdv_preset") == "defaults" and "scdv_effective" not in params:
         scdv = {**SCDV().get_params(), **scdv}
     text = f"{scdv.get('n_components', '?')}, {scdv.get('min_count', '?')}"
     return text + (", pretrained" if scdv.get("word_vectors") else "")

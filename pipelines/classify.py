@@ -75,6 +75,7 @@ from .features import (
     SCDV_METHODS,
     TFIDF_METHODS,
     build_features,
+    effective_scdv_params,
     tfidf_description,
 )
 from .models import (
@@ -556,6 +557,7 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
         params["tokenizer_settings"] = {k: list(v) for k, v in config.token_settings.items()}
     if config.uses_scdv:
         params["scdv"] = config.scdv
+        params["scdv_effective"] = effective_scdv_params(config.scdv)
         params["scdv_l2_normalize"] = bool(config.scdv_l2)
         params["scdv_preset"] = config.scdv_preset
         if params["scdv"].get("workers", 1) > 1:

@@ -224,6 +224,17 @@ def _with_cached_word_vectors(train_tokens, params, cache_dir):
     return base.set_params(**mixture).refit_mixture(train_tokens)
 
 
+def effective_scdv_params(params: dict) -> dict:
+    """Every ``SCDV`` parameter a fit with ``params`` uses, defaults spelled out.
+
+    The pipelines give SCDV only their overrides of ``SCDV()``; this is what
+    the fit is keyed and recorded by, so that neither a cached model nor a
+    result file silently takes new defaults for the ones it was made with.
+    ``tokenizer`` is None: the pipelines tokenise before SCDV sees the text.
+    """
+    return {**SCDV().get_params(), **params, "tokenizer": None}
+
+
 def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_dir=None):
     """Fit :class:`scdv.SCDV` on token lists, or load the same fit from the cache.
 
@@ -249,10 +260,8 @@ def fit_scdv_cached(train_tokens: Sequence[Sequence[str]], params: dict, cache_d
     path : pathlib.Path or None
         The cache file.
     """
-    # Every setting is spelled out, SCDV()'s defaults included: a key of the
-    # given ones alone would hit a model fitted under older defaults.
-    defaults = SCDV().get_params()
-    params = {**defaults, **params, "tokenizer": None}
+    # A key of the given settings alone would hit a model fitted under older defaults.
+    params = effective_scdv_params(params)
     transform = {k: params.pop(k) for k in _TRANSFORM_ONLY if k in params}
     source = params.get("word_vectors")
     if source is not None and not isinstance(source, (str, os.PathLike)):

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_accuracy
 from pipelines.classify import scdv_settings
+from pipelines.features import effective_scdv_params
 
 
 def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick=False,
-                     c_grid=None):
+                     c_grid=None, ran_with=None):
+    # ``ran_with``: what the run's SCDV() defaults were, if not today's; None
+    # for a result made before results recorded their effective parameters.
+    settings = scdv_settings("20ng", preset, quick=quick, overrides=overrides)
     result = {
         "dataset": "20ng", "method": "scdv", "protocol": "inductive", "quick": quick,
-        "params": {"seed": 0, "scdv_preset": preset,
-                   "scdv": scdv_settings("20ng", preset, quick=quick, overrides=overrides),
+        "params": {"seed": 0, "scdv_preset": preset, "scdv": settings,
+                   "scdv_effective": {**effective_scdv_params(settings), **(ran_with or {})},
                    "features": [{"n_features": 20000, "scdv_density": 0.1}]},
         "metrics": {"accuracy": 0.85, "f1_macro": 0.84},
         "cv": {}, "timings_s": {"total": 12.5},
@@ -54,3 +59,19 @@ def test_a_run_with_other_settings_is_refused(tmp_path, change):
     other = _classify_result(tmp_path, "other.json", **change)
     with pytest.raises(ValueError, match="not a run of one of this benchmark's methods"):
         dict(bench_accuracy._rows_of_results([other], quick=False))
+
+
+def test_a_run_made_under_other_scdv_defaults_is_refused(tmp_path):
+    # Same overrides as today's run, but the K that SCDV() had when it ran.
+    older = _classify_result(tmp_path, "older.json", ran_with={"n_components": 60})
+    with pytest.raises(ValueError, match="not a run of one of this benchmark's methods"):
+        dict(bench_accuracy._rows_of_results([older], quick=False))
+
+
+def test_a_result_without_its_effective_settings_is_matched_on_its_overrides(tmp_path):
+    path = Path(_classify_result(tmp_path, "old-format.json"))
+    result = json.loads(path.read_text())
+    del result["params"]["scdv_effective"]
+    path.write_text(json.dumps(result))
+    rows = dict(bench_accuracy._rows_of_results([path], quick=False))
+    assert [r["method"] for r in rows["20ng"]] == ["scdv"]

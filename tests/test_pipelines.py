@@ -592,6 +592,10 @@ def test_a_registered_corpus_runs_through_the_cli(tiny_corpora, tmp_path, capsys
     assert result["params"]["tokenizer"] == "english"
     assert result["params"]["tokenizer_settings"] == {"stop_words": ["people"]}
     assert result["params"]["scdv"]["n_components"] == classify.QUICK_SCDV["n_components"]
+    effective = result["params"]["scdv_effective"]  # every parameter, defaults included
+    assert set(effective) == set(SCDV().get_params())
+    assert effective["n_components"] == classify.QUICK_SCDV["n_components"]
+    assert effective["covariance_type"] == SCDV().covariance_type
     assert len(result["cv"]["folds"]) == 3 and result["n_train"] + result["n_test"] == 60
     assert result["metrics"]["accuracy"] > 0.6  # three distinct topics; chance is 1/3
 
