@@ -284,13 +284,16 @@ def markdown_table(dataset: str, result: dict) -> str:
     """
     curves = result["curves"]
     budgets = sorted({b for c in curves.values() for b in c}, key=lambda b: _x_of(b, result))
-    head = ["method", *[f"{b}/class" if b != "all" else "all" for b in budgets]]
+    head = ["method", "draws", *[f"{b}/class" if b != "all" else "all" for b in budgets]]
     over = "draws and outer folds" if (result.get("n_splits") or 1) > 1 else "draws"
     lines = [f"{DATASETS[dataset].title}, {result['metric'].replace('_', ' ')} "
              f"(mean ± std over {over})",
-             "", "| " + " | ".join(head) + " |", "|---" + "|---:" * len(budgets) + "|"]
+             "", "| " + " | ".join(head) + " |", "|---" + "|---:" * (len(budgets) + 1) + "|"]
     for method, curve in curves.items():
-        cells = []
+        # The draws of a budget below "all" (which is one draw) times the folds.
+        per_budget = [len(c["scores"]) for b, c in curve.items() if b != "all"]
+        folds = result.get("n_splits") or 1
+        cells = [str(max(per_budget) // folds) if per_budget else "1"]
         for b in budgets:
             if b not in curve:
                 cells.append("")
@@ -367,9 +370,12 @@ def _merged(name, results):
         return results
     for dataset, result in results.items():
         if dataset in earlier:
-            kept = {m: c for m, c in earlier[dataset]["curves"].items()
-                    if m not in result["curves"]}
-            result["curves"] = {**kept, **result["curves"]}
+            # Each method keeps the command (and so the draws) that measured it.
+            redone = set(result["curves"])
+            for key in ("curves", "runs"):
+                kept = {m: c for m, c in earlier[dataset].get(key, {}).items()
+                        if m not in redone}
+                result[key] = {**kept, **result.get(key, {})}
     return {**earlier, **results}
 
 
@@ -381,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     draws = args.draws or (QUICK_DRAWS if args.quick else DRAWS)
     budgets = args.budgets or list(QUICK_BUDGETS if args.quick else BUDGETS)
     name = "bench_learning_curve" + ("_quick" if args.quick else "")
+    command = "python -m " + __spec__.name + " " + " ".join(argv or sys.argv[1:])
     results = {}
     with threadpool_limits(limits=1):  # the machine is shared (see pipelines.classify.run)
         for dataset in args.dataset or CORPORA:
@@ -388,15 +395,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dataset, methods=args.methods, budgets=budgets, draws=draws,
                 quick=args.quick, data_dir=args.data_dir, cache_dir=args.cache_dir,
                 seed=args.seed)
+            results[dataset]["runs"] = {m: {"command": command, "draws": draws}
+                                        for m in results[dataset]["curves"]}
             merged = _merged(name, {dataset: results[dataset]})
             path = write_result(name, {
-                "quick": args.quick, "draws": draws, "seed": args.seed,
+                "quick": args.quick, "seed": args.seed,
                 "C_rule": f"C=1 below {fewlabels.MIN_PER_CLASS_FOR_CV} labelled documents "
                           "in a class, else K-fold CV on the labelled documents",
                 "self_training": fewlabels.SELF_TRAINING,
                 "label_spreading": fewlabels.LABEL_SPREADING,
-                "command": "python -m " + __spec__.name + " " + " ".join(argv or sys.argv[1:]),
-                "results": merged})
+                "command": command, "results": merged})
             png = plot_curves(dataset, merged[dataset], RESULTS / f"{name}_{dataset}.png")
             print(markdown_table(dataset, merged[dataset]) + "\n")
             print(f"wrote {path} and {png}")

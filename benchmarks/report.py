@@ -286,6 +286,33 @@ def covariance_section(result):
     return lines
 
 
+def learning_curve_section(result):
+    """Few labels (issue 18): each corpus's table, its picture and each row's command."""
+    from benchmarks.bench_learning_curve import markdown_table
+
+    lines = ["## Few labels (`bench_learning_curve`)", "",
+             f"{result['C_rule']}. Unsupervised stages fitted once on every training text, "
+             "without labels.", ""]
+    suffix = "_quick" if result.get("quick") else ""
+    for dataset, curve in result["results"].items():
+        lines += [markdown_table(dataset, curve), "",
+                  f"![{dataset}](results/bench_learning_curve{suffix}_{dataset}.png)", ""]
+        commands: dict = {}
+        for method, run in curve.get("runs", {}).items():
+            commands.setdefault(run["command"], []).append(method)
+        lines += [f"- {', '.join(ms)}: `{command}`" for command, ms in commands.items()]
+        lines += [""]
+    lines += [f"Machine: {_machine(result)}.", ""]
+    return lines
+
+
+def peers_section(result):
+    """Vectorising throughput of SCDV and its peers, measured in one run (issue 19)."""
+    return ["## Throughput against the peers (`bench_peers`)", "",
+            f"Command: `{result['command']}`.", "", result["markdown"], "",
+            f"Machine: {_machine(result)}.", ""]
+
+
 def classify_section():
     folder = RESULTS / "classify"
     files = sorted(folder.glob("*.json")) if folder.exists() else []
@@ -347,7 +374,9 @@ def main(argv=None):
     sections = [("bench_transform", transform_section), ("bench_speed", speed_section),
                 ("bench_accuracy", accuracy_section),
                 ("bench_covariance", covariance_section),
-                ("bench_large_inputs", large_inputs_section), ("bench_dask", dask_section)]
+                ("bench_large_inputs", large_inputs_section), ("bench_dask", dask_section),
+                ("bench_learning_curve", learning_curve_section),
+                ("bench_peers", peers_section)]
     for name, section in sections:
         result = _load(name + suffix)
         if result is None:

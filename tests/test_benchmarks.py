@@ -75,3 +75,22 @@ def test_a_result_without_its_effective_settings_is_matched_on_its_overrides(tmp
     path.write_text(json.dumps(result))
     rows = dict(bench_accuracy._rows_of_results([path], quick=False))
     assert [r["method"] for r in rows["20ng"]] == ["scdv"]
+
+
+def test_the_report_names_the_command_and_the_draws_of_every_learning_curve_row():
+    from benchmarks import report
+
+    curve = {"metric": "accuracy", "n_splits": 1, "n_train": 400, "n_classes": 20,
+             "curves": {m: {"1": {"mean": 0.3, "std": 0.01, "scores": [0.3] * draws,
+                                  "C_rule": {"fixed": draws}}}
+                        for m, draws in (("scdv", 5), ("tfidf", 3))},
+             "runs": {"scdv": {"command": "python -m a", "draws": 5},
+                      "tfidf": {"command": "python -m b", "draws": 3}}}
+    result = {"C_rule": "C=1 below 5", "quick": False, "results": {"20ng": curve},
+              "machine": {"cpu": "x", "cores": 2, "python": "3", "date": "today",
+                          "versions": dict.fromkeys(
+                              ("scdv", "numpy", "scikit-learn", "gensim", "numba"), "1")}}
+    text = "\n".join(report.learning_curve_section(result))
+    assert "| scdv | 5 | 0.300 ± 0.010† |" in text and "| tfidf | 3 |" in text
+    assert "- scdv: `python -m a`" in text and "- tfidf: `python -m b`" in text
+    assert "results/bench_learning_curve_20ng.png" in text

@@ -222,9 +222,23 @@ def test_learning_curve_of_a_registered_corpus_with_a_plugged_in_method(tiny, tm
     assert one["C_rule"] == {"fixed": 2} and five["C_rule"] == {"cv": 2}
     assert one["n_labelled"] == 3 and every["n_labelled"] == 60
     table = blc.markdown_table("tiny", result)
-    assert "| counts |" in table and "1/class" in table and "†" in table
+    assert "| counts | 2 |" in table and "1/class" in table and "†" in table
     png = blc.plot_curves("tiny", result, tmp_path / "curve.png")
     assert png.stat().st_size > 10_000
+
+
+def test_a_later_run_keeps_the_earlier_methods_with_their_own_commands(tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setattr(blc, "RESULTS", tmp_path)
+    first = {"curves": {"scdv": {"1": {}}, "tfidf": {"1": {}}},
+             "runs": {"scdv": {"command": "first", "draws": 3},
+                      "tfidf": {"command": "first", "draws": 3}}}
+    (tmp_path / "curve.json").write_text(json.dumps({"results": {"20ng": first}}))
+    later = {"curves": {"scdv": {"5": {}}}, "runs": {"scdv": {"command": "later", "draws": 5}}}
+    merged = blc._merged("curve", {"20ng": later})["20ng"]
+    assert merged["curves"] == {"tfidf": {"1": {}}, "scdv": {"5": {}}}
+    assert merged["runs"] == {"tfidf": {"command": "first", "draws": 3},
+                              "scdv": {"command": "later", "draws": 5}}
 
 
 def test_learning_curve_methods_and_budgets_are_parsed_by_name():
