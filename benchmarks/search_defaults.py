@@ -363,7 +363,7 @@ def candidates(base=None, best_post=None):
                         for t in (0.1, 0.3) for r in (False, True)])
     groups["fasttext"] = [var("fasttext", "fasttext", trainer="fasttext")]
     groups["sif"] = [var(f"sif_a={a:g}", "sif", sif_a=a) for a in (1e-3, 1e-4)]
-    groups["hybrid"] = [var(f"hybrid_w={w:g}", "hybrid", hybrid_w=w) for w in (0.5, 1, 2)]
+    groups["hybrid"] = [var(f"hybrid_w={w:g}", "hybrid", hybrid_w=w) for w in (0.25, 0.5, 1, 2)]
     groups["base"] = [var("base", "base")]
     return groups
 

@@ -175,7 +175,8 @@ def choose_C(X, y, *, n_per_class, multilabel=False, classifier="linearsvc", c_g
     least :data:`MIN_PER_CLASS_FOR_CV` labelled documents (multi-label:
     when the budget ``n_per_class`` is at least that, or None for every
     label, since rare labels have one or two documents whatever the budget),
-    with ``min(n_splits, smallest class)`` folds; else :data:`FIXED_C`.
+    with ``min(n_splits, smallest class)`` folds; else :data:`FIXED_C`. A
+    grid of one value is that value, without CV.
 
     Returns
     -------
@@ -184,6 +185,9 @@ def choose_C(X, y, *, n_per_class, multilabel=False, classifier="linearsvc", c_g
         ``{"C_rule": "fixed", "best_C": 1.0}`` or ``{"C_rule": "cv", ...}``
         with the grid search summary of :func:`pipelines.models.grid_search`.
     """
+    if c_grid is not None and len(c_grid) == 1:
+        return float(c_grid[0]), {"C_rule": "fixed", "best_C": float(c_grid[0]),
+                                  "why": "a grid of one C"}
     if multilabel:
         smallest = math.inf if n_per_class is None else n_per_class
         folds = n_splits

@@ -77,6 +77,8 @@ def test_C_is_fixed_below_five_labels_per_class_and_cross_validated_from_five(tf
     Y = np.eye(3, dtype=int)[y[enough]]
     _, info = fewlabels.choose_C(X[enough], Y, n_per_class=2, multilabel=True)
     assert info["C_rule"] == "fixed"
+    C, info = fewlabels.choose_C(X[enough], y[enough], n_per_class=5, c_grid=[3.0])
+    assert (C, info["C_rule"]) == (3.0, "fixed")  # nothing to choose: no CV
 
 
 @pytest.mark.parametrize("name", fewlabels.SEMI_SUPERVISED)
@@ -163,6 +165,10 @@ def tiny(monkeypatch):
     monkeypatch.setitem(datasets.DATASETS, "tiny-folds", datasets.DatasetInfo(
         title="tiny folds", loader=load, language="english", multilabel=False,
         metric="accuracy", split=datasets.StratifiedFolds(n_folds=3)))
+    monkeypatch.setitem(datasets.DATASETS, "tiny-multi", datasets.DatasetInfo(
+        title="tiny multi-label", loader=lambda subset, data_dir=None, download_if_missing=True:
+        _tiny_bunch(subset, True), language="english", multilabel=True,
+        metric="precision_at_1", split=datasets.TrainTestSplit("tiny train/test")))
 
 
 def test_classify_labels_per_class_gives_mean_and_std_over_draws(tiny, tmp_path, capsys):
@@ -239,6 +245,18 @@ def test_a_later_run_keeps_the_earlier_methods_with_their_own_commands(tmp_path,
     assert merged["curves"] == {"tfidf": {"1": {}}, "scdv": {"5": {}}}
     assert merged["runs"] == {"tfidf": {"command": "first", "draws": 3},
                               "scdv": {"command": "later", "draws": 5}}
+
+
+def test_quick_curves_score_one_outer_fold_and_fix_C_on_multilabel_corpora(tiny, tmp_path):
+    folds = blc.run_dataset("tiny-folds", methods=["tfidf"], budgets=[5], draws=2,
+                            quick=True, cache_dir=tmp_path)
+    assert folds["n_splits"] == 1 and len(folds["curves"]["tfidf"]["5"]["scores"]) == 2
+    assert folds["curves"]["tfidf"]["5"]["C_rule"] == {"cv": 2}
+    multi = blc.run_dataset("tiny-multi", methods=["tfidf"], budgets=[5], draws=2,
+                            quick=True, cache_dir=tmp_path)
+    assert multi["curves"]["tfidf"]["5"]["C_rule"] == {"fixed": 2}
+    assert "--quick on a multi-label corpus" in blc.markdown_table("tiny-multi", multi)
+    assert "--quick" not in blc.markdown_table("tiny-folds", folds)
 
 
 def test_learning_curve_methods_and_budgets_are_parsed_by_name():
