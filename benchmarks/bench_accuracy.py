@@ -42,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+import scdv
 from benchmarks._common import RESULTS, reset_peak_rss, status_kb, write_result
 from pipelines import peers
 from pipelines.classify import run, scdv_settings
@@ -201,6 +202,10 @@ def _method_of(result, quick):
         if name == PRETRAINED:
             overrides = {"word_vectors": vectors}
         if (method, method_preset) != (result["method"], preset):
+            continue
+        # Results before the weight was recorded were all made at 1.0, the
+        # only weight until then; a row of another weight is not make_hybrid().
+        if method == "hybrid" and params.get("hybrid_weight", 1.0) != scdv.HYBRID_WEIGHT:
             continue
         if "scdv" not in params:
             return name

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+import scdv
 from benchmarks._common import RESULTS, write_result
 from pipelines import fewlabels
 from pipelines.classify import QUICK_CV, DEFAULT_CV, scdv_settings
@@ -157,6 +158,17 @@ def _splits(dataset, quick, data_dir, cache_dir, seed):
         yield Split([texts[i] for i in tr], [texts[i] for i in te], [tokens[i] for i in tr],
                     [tokens[i] for i in te], info.language, quick, seed, params,
                     cache_dir), y[tr], y[te], len(scored), scheme
+
+
+def _hybrid_weight(method, weight=None):
+    """``{"hybrid_weight": w}`` for a method on hybrid features, else ``{}``.
+
+    ``w`` is ``scdv.HYBRID_WEIGHT`` unless given; an entry run before the
+    weight was recorded was made at 1.0, the only weight until then.
+    """
+    if method.partition("+")[0] != "hybrid":  # not parse_method: plug-ins may be gone
+        return {}
+    return {"hybrid_weight": scdv.HYBRID_WEIGHT if weight is None else weight}
 
 
 def _group(methods):
@@ -311,7 +323,10 @@ def markdown_table(dataset: str, result: dict) -> str:
             c = curve[b]
             mark = "†" if "fixed" in c["C_rule"] else ""
             cells.append(f"{c['mean']:.3f} ± {c['std']:.3f}{mark}")
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        weight = {**_hybrid_weight(method, 1.0), **result.get("runs", {}).get(method, {})}
+        label = (f"{method} (SCDV weight {weight['hybrid_weight']:g})"
+                 if "hybrid_weight" in weight else method)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     why = ("--quick on a multi-label corpus, or fewer than" if result.get("C_fixed_by_quick")
            else "fewer than")
     lines += ["", f"† C fixed at 1 ({why} {fewlabels.MIN_PER_CLASS_FOR_CV} labelled "
@@ -407,7 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dataset, methods=args.methods, budgets=budgets, draws=draws,
                 quick=args.quick, data_dir=args.data_dir, cache_dir=args.cache_dir,
                 seed=args.seed)
-            results[dataset]["runs"] = {m: {"command": command, "draws": draws}
+            results[dataset]["runs"] = {m: {"command": command, "draws": draws,
+                                            **_hybrid_weight(m)}
                                         for m in results[dataset]["curves"]}
             merged = _merged(name, {dataset: results[dataset]})
             path = write_result(name, {

@@ -580,6 +580,7 @@ def _describe(config: RunConfig, scheme: str, feature_info: list, tokenized: boo
     if config.method == "hybrid":
         params["hybrid"] = (f"hstack([{scdv.HYBRID_WEIGHT:g} * SCDV, TF-IDF]) and one "
                             "classifier, as scdv.make_hybrid")
+        params["hybrid_weight"] = scdv.HYBRID_WEIGHT
     if config.method == "stacking":
         params["stacking"] = (
             "StackingClassifier(final_estimator=ScoreBlend: one weight per base model, one "

@@ -7,24 +7,26 @@ from pathlib import Path
 
 import pytest
 
+import scdv
 from benchmarks import bench_accuracy
 from pipelines.classify import scdv_settings
 from pipelines.features import effective_scdv_params
 
 
 def _classify_result(tmp_path, name, *, preset="defaults", overrides=None, quick=False,
-                     c_grid=None, ran_with=None):
+                     c_grid=None, ran_with=None, method="scdv", extra=None):
     # ``ran_with``: what the run's SCDV() defaults were, if not today's; None
     # for a result made before results recorded their effective parameters.
     settings = scdv_settings("20ng", preset, quick=quick, overrides=overrides)
     result = {
-        "dataset": "20ng", "method": "scdv", "protocol": "inductive", "quick": quick,
+        "dataset": "20ng", "method": method, "protocol": "inductive", "quick": quick,
         "params": {"seed": 0, "scdv_preset": preset, "scdv": settings,
                    "scdv_effective": {**effective_scdv_params(settings), **(ran_with or {})},
                    "features": [{"n_features": 20000, "scdv_density": 0.1}]},
         "metrics": {"accuracy": 0.85, "f1_macro": 0.84},
         "cv": {}, "timings_s": {"total": 12.5},
     }
+    result["params"].update(extra or {})
     if c_grid is not None:
         result["params"]["classifier"] = {"name": "linearsvc", "c_grid": c_grid}
     path = tmp_path / name
@@ -66,6 +68,19 @@ def test_a_run_made_under_other_scdv_defaults_is_refused(tmp_path):
     older = _classify_result(tmp_path, "older.json", ran_with={"n_components": 60})
     with pytest.raises(ValueError, match="not a run of one of this benchmark's methods"):
         dict(bench_accuracy._rows_of_results([older], quick=False))
+
+
+def test_a_hybrid_row_is_taken_only_at_todays_hybrid_weight(tmp_path, monkeypatch):
+    monkeypatch.setattr(scdv, "HYBRID_WEIGHT", 0.5)
+    today = _classify_result(tmp_path, "today.json", method="hybrid",
+                             extra={"hybrid_weight": 0.5})
+    assert [r["method"] for r in dict(bench_accuracy._rows_of_results(
+        [today], quick=False))["20ng"]] == ["hybrid"]
+    for name, extra in [("other.json", {"hybrid_weight": 2.0}),
+                        ("unrecorded.json", {})]:  # made when the weight was always 1
+        older = _classify_result(tmp_path, name, method="hybrid", extra=extra)
+        with pytest.raises(ValueError, match="not a run of one of this benchmark's methods"):
+            dict(bench_accuracy._rows_of_results([older], quick=False))
 
 
 def test_a_result_without_its_effective_settings_is_matched_on_its_overrides(tmp_path):

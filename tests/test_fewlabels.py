@@ -229,6 +229,11 @@ def test_learning_curve_of_a_registered_corpus_with_a_plugged_in_method(tiny, tm
     assert one["n_labelled"] == 3 and every["n_labelled"] == 60
     table = blc.markdown_table("tiny", result)
     assert "| counts | 2 |" in table and "1/class" in table and "†" in table
+    later = blc.markdown_table("tiny", {**result, "curves": {"hybrid": curves["counts"]},
+                                        "runs": {"hybrid": {"hybrid_weight": 0.25}}})
+    assert "| hybrid (SCDV weight 0.25) |" in later
+    unrecorded = blc.markdown_table("tiny", {**result, "curves": {"hybrid": curves["counts"]}})
+    assert "| hybrid (SCDV weight 1) |" in unrecorded
     png = blc.plot_curves("tiny", result, tmp_path / "curve.png")
     assert png.stat().st_size > 10_000
 
