@@ -37,7 +37,8 @@ Usage::
         --budgets 1,5,20,all --draws 3
 
 Writes ``benchmarks/results/bench_learning_curve[_quick].json`` (a run
-replaces only its own corpus and method entries), one PNG per corpus
+replaces only the cells it measured: its corpus, methods and budgets, each
+cell with its command and draws), one PNG per corpus
 beside it, and prints :func:`markdown_table` for each corpus.
 """
 
@@ -312,10 +313,11 @@ def markdown_table(dataset: str, result: dict) -> str:
              f"(mean ± std over {over})",
              "", "| " + " | ".join(head) + " |", "|---" + "|---:" * (len(budgets) + 1) + "|"]
     for method, curve in curves.items():
-        # The draws of a budget below "all" (which is one draw) times the folds.
-        per_budget = [len(c["scores"]) for b, c in curve.items() if b != "all"]
+        # The draws of the budgets below "all" (which is one draw); two runs
+        # of one method may have drawn a different number of times.
         folds = result.get("n_splits") or 1
-        cells = [str(max(per_budget) // folds) if per_budget else "1"]
+        per_budget = {len(c["scores"]) // folds for b, c in curve.items() if b != "all"} or {1}
+        cells = ["–".join(str(n) for n in sorted({min(per_budget), max(per_budget)}))]
         for b in budgets:
             if b not in curve:
                 cells.append("")
@@ -389,21 +391,50 @@ def build_parser():
     return parser
 
 
+def _stamped(curve, run):
+    """``curve``'s cells, each carrying the command and draws that measured it.
+
+    Cells written before cells carried them take their method's ``run``.
+    """
+    keys = {k: run[k] for k in ("command", "draws") if k in run}
+    return {b: {**keys, **cell} for b, cell in curve.items()}
+
+
 def _merged(name, results):
-    """``results`` over the entries of an earlier run that this run did not redo."""
+    """``results`` over the cells of an earlier run that this run did not redo.
+
+    A method that this run did not name keeps its whole earlier curve; one it
+    did name keeps its earlier budgets that this run left out, so that a curve
+    can be extended (``--budgets 200,all``) without redoing it, unless the
+    earlier cells were made at another hybrid weight. Every cell keeps the
+    command and the draws that measured it.
+    """
     try:
         earlier = json.loads((RESULTS / f"{name}.json").read_text())["results"]
     except (OSError, ValueError, KeyError):
         return results
     for dataset, result in results.items():
-        if dataset in earlier:
-            # Each method keeps the command (and so the draws) that measured it.
-            redone = set(result["curves"])
-            for key in ("curves", "runs"):
-                kept = {m: c for m, c in earlier[dataset].get(key, {}).items()
-                        if m not in redone}
-                result[key] = {**kept, **result.get(key, {})}
+        if dataset not in earlier:
+            continue
+        old_curves, old_runs = earlier[dataset].get("curves", {}), earlier[dataset].get("runs", {})
+        curves, runs = result["curves"], result.setdefault("runs", {})
+        for method, old in old_curves.items():
+            old_run = {**_hybrid_weight(method, 1.0), **old_runs.get(method, {})}
+            old = _stamped(old, old_run)
+            if method not in curves:
+                curves[method], runs[method] = old, old_run
+            elif old_run.get("hybrid_weight") == runs.get(method, {}).get("hybrid_weight"):
+                curves[method] = {**old, **curves[method]}
+        # Methods first seen in this run go last, budgets in order of size.
+        order = [*old_curves, *(m for m in curves if m not in old_curves)]
+        result["curves"] = {m: dict(sorted(curves[m].items(), key=lambda kv: _budget_key(kv[0])))
+                            for m in order}
+        result["runs"] = {m: runs[m] for m in order if m in runs}
     return {**earlier, **results}
+
+
+def _budget_key(budget: str):
+    return (budget == "all", 0 if budget == "all" else int(budget))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -425,6 +456,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[dataset]["runs"] = {m: {"command": command, "draws": draws,
                                             **_hybrid_weight(m)}
                                         for m in results[dataset]["curves"]}
+            results[dataset]["curves"] = {
+                m: _stamped(c, results[dataset]["runs"][m])
+                for m, c in results[dataset]["curves"].items()}
             merged = _merged(name, {dataset: results[dataset]})
             path = write_result(name, {
                 "quick": args.quick, "seed": args.seed,

@@ -286,6 +286,25 @@ def covariance_section(result):
     return lines
 
 
+def _commands_of_cells(curve):
+    """``{command: ["method", "method (200, all)", ...]}``: who measured which cells.
+
+    A method whose cells came from one command is named bare; otherwise each
+    command lists the budgets it measured. Cells written before they carried
+    their command take their method's run.
+    """
+    commands: dict = {}
+    for method, cells in curve["curves"].items():
+        run = curve.get("runs", {}).get(method, {})
+        by_command: dict = {}
+        for budget, cell in cells.items():
+            by_command.setdefault(cell.get("command", run.get("command")), []).append(budget)
+        for command, budgets in by_command.items():
+            label = method if len(by_command) == 1 else f"{method} ({', '.join(budgets)})"
+            commands.setdefault(command, []).append(label)
+    return commands
+
+
 def learning_curve_section(result):
     """Few labels (issue 18): each corpus's table, its picture and each row's command."""
     from benchmarks.bench_learning_curve import markdown_table
@@ -297,10 +316,8 @@ def learning_curve_section(result):
     for dataset, curve in result["results"].items():
         lines += [markdown_table(dataset, curve), "",
                   f"![{dataset}](results/bench_learning_curve{suffix}_{dataset}.png)", ""]
-        commands: dict = {}
-        for method, run in curve.get("runs", {}).items():
-            commands.setdefault(run["command"], []).append(method)
-        lines += [f"- {', '.join(ms)}: `{command}`" for command, ms in commands.items()]
+        lines += [f"- {', '.join(ms)}: `{command}`"
+                  for command, ms in _commands_of_cells(curve).items()]
         lines += [""]
     lines += [f"Machine: {_machine(result)}.", ""]
     return lines

@@ -245,11 +245,39 @@ def test_a_later_run_keeps_the_earlier_methods_with_their_own_commands(tmp_path,
              "runs": {"scdv": {"command": "first", "draws": 3},
                       "tfidf": {"command": "first", "draws": 3}}}
     (tmp_path / "curve.json").write_text(json.dumps({"results": {"20ng": first}}))
-    later = {"curves": {"scdv": {"5": {}}}, "runs": {"scdv": {"command": "later", "draws": 5}}}
+    later = {"curves": {"scdv": {"5": {"command": "later", "draws": 5}}},
+             "runs": {"scdv": {"command": "later", "draws": 5}}}
     merged = blc._merged("curve", {"20ng": later})["20ng"]
-    assert merged["curves"] == {"tfidf": {"1": {}}, "scdv": {"5": {}}}
-    assert merged["runs"] == {"tfidf": {"command": "first", "draws": 3},
-                              "scdv": {"command": "later", "draws": 5}}
+    assert merged["curves"] == {
+        "scdv": {"1": {"command": "first", "draws": 3}, "5": {"command": "later", "draws": 5}},
+        "tfidf": {"1": {"command": "first", "draws": 3}}}
+    assert merged["runs"]["tfidf"] == {"command": "first", "draws": 3}
+
+
+def test_extending_a_curve_keeps_its_other_budgets_unless_the_hybrid_weight_changed(
+        tmp_path, monkeypatch):
+    from benchmarks import report
+
+    monkeypatch.setattr(blc, "RESULTS", tmp_path)
+    cell = {"mean": 0.5, "std": 0.0, "scores": [0.5] * 3, "C_rule": {"cv": 3}}
+    first = {"metric": "accuracy", "n_train": 400, "n_classes": 20,
+             "curves": {"scdv": {"1": cell, "100": cell}, "hybrid": {"1": cell}},
+             "runs": {"scdv": {"command": "first", "draws": 3},
+                      "hybrid": {"command": "first", "draws": 3}}}  # weight 1, unrecorded
+    (tmp_path / "curve.json").write_text(json.dumps({"results": {"20ng": first}}))
+    five = {**cell, "scores": [0.6] * 5, "command": "later", "draws": 5}
+    later = {**first, "curves": {"scdv": {"100": five, "all": {**five, "scores": [0.6]}},
+                                 "hybrid": {"all": {**five, "scores": [0.6]}}},
+             "runs": {"scdv": {"command": "later", "draws": 5},
+                      "hybrid": {"command": "later", "draws": 5, "hybrid_weight": 0.25}}}
+    merged = blc._merged("curve", {"20ng": later})["20ng"]
+    assert list(merged["curves"]["scdv"]) == ["1", "100", "all"]
+    assert merged["curves"]["scdv"]["100"]["scores"] == [0.6] * 5
+    assert list(merged["curves"]["hybrid"]) == ["all"]  # the weight-1 cells are gone
+    table = blc.markdown_table("20ng", merged)
+    assert "| scdv | 3–5 |" in table and "| hybrid (SCDV weight 0.25) | 1 |" in table
+    commands = report._commands_of_cells(merged)
+    assert commands == {"first": ["scdv (1)"], "later": ["scdv (100, all)", "hybrid"]}
 
 
 def test_quick_curves_score_one_outer_fold_and_fix_C_on_multilabel_corpora(tiny, tmp_path):
