@@ -167,7 +167,7 @@ def _hybrid_weight(method, weight=None):
     ``w`` is ``scdv.HYBRID_WEIGHT`` unless given; an entry run before the
     weight was recorded was made at 1.0, the only weight until then.
     """
-    if method.partition("+")[0] != "hybrid":  # not parse_method: plug-ins may be gone
+    if method.partition("+")[0].partition("@")[0] != "hybrid":  # plug-ins may be gone
         return {}
     return {"hybrid_weight": scdv.HYBRID_WEIGHT if weight is None else weight}
 
@@ -265,6 +265,14 @@ def _x_of(budget: str, result: dict) -> float:
     return float(budget) if budget != "all" else result["n_train"] / result["n_classes"]
 
 
+def _label(method: str, result: dict) -> str:
+    """The method's name for people: a hybrid row names its SCDV weight."""
+    weight = {**_hybrid_weight(method, 1.0), **result.get("runs", {}).get(method, {})}
+    if "hybrid_weight" not in weight:
+        return method
+    return f"{method.partition('@')[0]} (SCDV weight {weight['hybrid_weight']:g})"
+
+
 def plot_curves(dataset: str, result: dict, path):
     """One PNG: the headline metric against labelled documents per class, ±1 std shaded."""
     import matplotlib
@@ -280,7 +288,8 @@ def plot_curves(dataset: str, result: dict, path):
         mean = np.array([curve[b]["mean"] for b in budgets])
         std = np.array([curve[b]["std"] for b in budgets])
         style = "--" if "+" in method else "-"
-        ax.plot(x, mean, style, marker="o", markersize=4, color=colours(k % 10), label=method)
+        ax.plot(x, mean, style, marker="o", markersize=4, color=colours(k % 10),
+                label=_label(method, result))
         ax.fill_between(x, mean - std, mean + std, color=colours(k % 10), alpha=0.15,
                         linewidth=0)
     ax.set_xscale("log")
@@ -325,10 +334,7 @@ def markdown_table(dataset: str, result: dict) -> str:
             c = curve[b]
             mark = "†" if "fixed" in c["C_rule"] else ""
             cells.append(f"{c['mean']:.3f} ± {c['std']:.3f}{mark}")
-        weight = {**_hybrid_weight(method, 1.0), **result.get("runs", {}).get(method, {})}
-        label = (f"{method} (SCDV weight {weight['hybrid_weight']:g})"
-                 if "hybrid_weight" in weight else method)
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_label(method, result)} | " + " | ".join(cells) + " |")
     why = ("--quick on a multi-label corpus, or fewer than" if result.get("C_fixed_by_quick")
            else "fewer than")
     lines += ["", f"† C fixed at 1 ({why} {fewlabels.MIN_PER_CLASS_FOR_CV} labelled "
@@ -405,9 +411,9 @@ def _merged(name, results):
 
     A method that this run did not name keeps its whole earlier curve; one it
     did name keeps its earlier budgets that this run left out, so that a curve
-    can be extended (``--budgets 200,all``) without redoing it, unless the
-    earlier cells were made at another hybrid weight. Every cell keeps the
-    command and the draws that measured it.
+    can be extended (``--budgets 200,all``) without redoing it. A hybrid
+    made at another weight than this run's is kept whole as ``hybrid@W``.
+    Every cell keeps the command and the draws that measured it.
     """
     try:
         earlier = json.loads((RESULTS / f"{name}.json").read_text())["results"]
@@ -422,11 +428,16 @@ def _merged(name, results):
             old_run = {**_hybrid_weight(method, 1.0), **old_runs.get(method, {})}
             old = _stamped(old, old_run)
             if method not in curves:
-                curves[method], runs[method] = old, old_run
+                curves.setdefault(method, old)
+                runs.setdefault(method, old_run)
             elif old_run.get("hybrid_weight") == runs.get(method, {}).get("hybrid_weight"):
                 curves[method] = {**old, **curves[method]}
+            else:  # a hybrid at another weight: its row stays, named for the weight
+                renamed = f"{method}@{old_run['hybrid_weight']:g}"
+                curves[renamed] = {**_stamped(old_curves.get(renamed, {}), old_run), **old}
+                runs[renamed] = old_run
         # Methods first seen in this run go last, budgets in order of size.
-        order = [*old_curves, *(m for m in curves if m not in old_curves)]
+        order = list(dict.fromkeys([*old_curves, *curves]))
         result["curves"] = {m: dict(sorted(curves[m].items(), key=lambda kv: _budget_key(kv[0])))
                             for m in order}
         result["runs"] = {m: runs[m] for m in order if m in runs}

@@ -254,7 +254,7 @@ def test_a_later_run_keeps_the_earlier_methods_with_their_own_commands(tmp_path,
     assert merged["runs"]["tfidf"] == {"command": "first", "draws": 3}
 
 
-def test_extending_a_curve_keeps_its_other_budgets_unless_the_hybrid_weight_changed(
+def test_extending_a_curve_keeps_its_other_budgets_and_a_hybrid_of_another_weight_apart(
         tmp_path, monkeypatch):
     from benchmarks import report
 
@@ -273,11 +273,13 @@ def test_extending_a_curve_keeps_its_other_budgets_unless_the_hybrid_weight_chan
     merged = blc._merged("curve", {"20ng": later})["20ng"]
     assert list(merged["curves"]["scdv"]) == ["1", "100", "all"]
     assert merged["curves"]["scdv"]["100"]["scores"] == [0.6] * 5
-    assert list(merged["curves"]["hybrid"]) == ["all"]  # the weight-1 cells are gone
+    assert list(merged["curves"]["hybrid"]) == ["all"]  # not mixed with weight 1's cells
+    assert list(merged["curves"]["hybrid@1"]) == ["1"]
     table = blc.markdown_table("20ng", merged)
     assert "| scdv | 3–5 |" in table and "| hybrid (SCDV weight 0.25) | 1 |" in table
+    assert "| hybrid (SCDV weight 1) | 3 |" in table
     commands = report._commands_of_cells(merged)
-    assert commands == {"first": ["scdv (1)"], "later": ["scdv (100, all)", "hybrid"]}
+    assert commands == {"first": ["scdv (1)", "hybrid@1"], "later": ["scdv (100, all)", "hybrid"]}
 
 
 def test_quick_curves_score_one_outer_fold_and_fix_C_on_multilabel_corpora(tiny, tmp_path):
