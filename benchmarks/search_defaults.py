@@ -549,11 +549,25 @@ def plot_curve(path=None):
     print("wrote", path)
 
 
+def selected(groups, group="", only=""):
+    """The candidates of the comma-separated ``group`` names, narrowed to ``only``.
+
+    ``only`` alone picks its names from every group. (Until 2026-12-03 ``only``
+    added to the groups instead of narrowing them, so a ``--group G --only N``
+    line of ``commands.txt`` ran all of G.)
+    """
+    pool = ([c for g in filter(None, group.split(",")) for c in groups[g]] if group
+            else [c for cs in groups.values() for c in cs])
+    names = set(filter(None, only.split(",")))
+    return [c for c in pool if not names or c["name"] in names]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", choices=("20ng", "reuters", "livedoor"))
     ap.add_argument("--group", default="", help="comma-separated candidate groups")
-    ap.add_argument("--only", default="", help="comma-separated candidate names")
+    ap.add_argument("--only", default="",
+                    help="comma-separated candidate names: run only these (of --group)")
     ap.add_argument("--base", default="{}", help="JSON overrides of the base (levers 3-7)")
     ap.add_argument("--post", default='{"sublinear_tf": true, "power": 0.5}',
                     help="JSON post-processing of levers 3-7")
@@ -594,12 +608,7 @@ def main(argv=None):
     if args.prepare:
         return None
     groups = candidates(json.loads(args.base), json.loads(args.post))
-    todo = []
-    for g in filter(None, args.group.split(",")):
-        todo += groups[g]
-    if args.only:
-        names = set(args.only.split(","))
-        todo += [c for cs in groups.values() for c in cs if c["name"] in names]
+    todo = selected(groups, args.group, args.only)
     if args.tag:
         todo = [{**c, "name": c["name"] + args.tag} for c in todo]
     for c in todo:

@@ -109,3 +109,14 @@ def test_the_report_names_the_command_and_the_draws_of_every_learning_curve_row(
     assert "| scdv | 5 | 0.300 ± 0.010† |" in text and "| tfidf | 3 |" in text
     assert "- scdv: `python -m a`" in text and "- tfidf: `python -m b`" in text
     assert "results/bench_learning_curve_20ng.png" in text
+
+
+def test_search_defaults_only_narrows_the_groups_it_is_given():
+    from benchmarks import search_defaults
+
+    groups = search_defaults.candidates()
+    names = lambda cs: [c["name"] for c in cs]  # noqa: E731
+    assert names(search_defaults.selected(groups, "hybrid", "hybrid_w=0.25,hybrid_w=1")) == [
+        "hybrid_w=0.25", "hybrid_w=1"]
+    assert names(search_defaults.selected(groups, "", "window=5")) == ["window=5"]
+    assert len(search_defaults.selected(groups, "w2v")) == len(groups["w2v"]) > 2
