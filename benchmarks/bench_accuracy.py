@@ -143,8 +143,21 @@ def _command(args, dataset, method):
             f"--method {method}{vectors}")
 
 
+def _of_another_weight(method, params):
+    """Whether a hybrid result was made at another weight than ``scdv.HYBRID_WEIGHT``.
+
+    Results before the weight was recorded were all made at 1.0, the only
+    weight until then; a row of another weight is not ``make_hybrid()``.
+    """
+    return method == "hybrid" and (params or {}).get("hybrid_weight", 1.0) != scdv.HYBRID_WEIGHT
+
+
 def _merged(args, rows):
-    """``rows`` with the rows of earlier runs that this run did not redo."""
+    """``rows`` with the rows of earlier runs that this run did not redo.
+
+    An earlier hybrid row of another weight is dropped: under today's name it
+    would stand for another model.
+    """
     path = RESULTS / f"bench_accuracy{'_quick' if args.quick else ''}.json"
     try:
         payload = json.loads(path.read_text())
@@ -158,7 +171,8 @@ def _merged(args, rows):
     for dataset in dict.fromkeys([*earlier, *rows]):
         new = rows.get(dataset, [])
         done = {r["method"] for r in new}
-        merged[dataset] = [r for r in earlier.get(dataset, []) if r["method"] not in done] + new
+        merged[dataset] = [r for r in earlier.get(dataset, []) if r["method"] not in done
+                           and not _of_another_weight(r["method"], r.get("params"))] + new
     return merged
 
 
@@ -203,9 +217,7 @@ def _method_of(result, quick):
             overrides = {"word_vectors": vectors}
         if (method, method_preset) != (result["method"], preset):
             continue
-        # Results before the weight was recorded were all made at 1.0, the
-        # only weight until then; a row of another weight is not make_hybrid().
-        if method == "hybrid" and params.get("hybrid_weight", 1.0) != scdv.HYBRID_WEIGHT:
+        if _of_another_weight(method, params):
             continue
         if "scdv" not in params:
             return name

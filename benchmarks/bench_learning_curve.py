@@ -265,12 +265,30 @@ def _x_of(budget: str, result: dict) -> float:
     return float(budget) if budget != "all" else result["n_train"] / result["n_classes"]
 
 
+def _weight_of(method: str, result: dict):
+    """The SCDV weight that a hybrid row was made at; None for other methods.
+
+    The run's record wins; a ``hybrid@W`` row without one was made at W, and
+    a hybrid row from before the weight was recorded at 1.0.
+    """
+    name, _, suffix = method.partition("@")
+    recorded = result.get("runs", {}).get(method, {}).get("hybrid_weight")
+    if recorded is not None or not _hybrid_weight(name):
+        return recorded
+    return float(suffix) if suffix else 1.0
+
+
+def _run_of(method: str, result: dict) -> dict:
+    """The run record of ``method`` in ``result``, with its hybrid weight filled in."""
+    weight = _weight_of(method, result)
+    return {**({} if weight is None else {"hybrid_weight": weight}),
+            **result.get("runs", {}).get(method, {})}
+
+
 def _label(method: str, result: dict) -> str:
     """The method's name for people: a hybrid row names its SCDV weight."""
-    weight = {**_hybrid_weight(method, 1.0), **result.get("runs", {}).get(method, {})}
-    if "hybrid_weight" not in weight:
-        return method
-    return f"{method.partition('@')[0]} (SCDV weight {weight['hybrid_weight']:g})"
+    weight = _weight_of(method, result)
+    return method if weight is None else f"{method.partition('@')[0]} (SCDV weight {weight:g})"
 
 
 def plot_curves(dataset: str, result: dict, path):
@@ -403,7 +421,8 @@ def _stamped(curve, run):
     Cells written before cells carried them take their method's ``run``.
     """
     keys = {k: run[k] for k in ("command", "draws") if k in run}
-    return {b: {**keys, **cell} for b, cell in curve.items()}
+    once = {"draws": 1} if "draws" in keys else {}  # "all" labels every document: one draw
+    return {b: {**keys, **(once if b == "all" else {}), **cell} for b, cell in curve.items()}
 
 
 def _merged(name, results):
@@ -412,7 +431,8 @@ def _merged(name, results):
     A method that this run did not name keeps its whole earlier curve; one it
     did name keeps its earlier budgets that this run left out, so that a curve
     can be extended (``--budgets 200,all``) without redoing it. A hybrid
-    made at another weight than this run's is kept whole as ``hybrid@W``.
+    made at another weight than this run's is kept whole as ``hybrid@W``, and
+    rejoins ``hybrid`` when a later run is made at W again.
     Every cell keeps the command and the draws that measured it.
     """
     try:
@@ -422,10 +442,19 @@ def _merged(name, results):
     for dataset, result in results.items():
         if dataset not in earlier:
             continue
-        old_curves, old_runs = earlier[dataset].get("curves", {}), earlier[dataset].get("runs", {})
+        old_curves = earlier[dataset].get("curves", {})
         curves, runs = result["curves"], result.setdefault("runs", {})
+        returned = set()  # hybrid@W rows of the weight this run used again: they rejoin
+        for method, run in runs.items():
+            back = f"{method}@{run['hybrid_weight']:g}" if "hybrid_weight" in run else None
+            if back in old_curves:
+                old = _stamped(old_curves[back], _run_of(back, earlier[dataset]))
+                curves[method] = {**old, **curves[method]}
+                returned.add(back)
         for method, old in old_curves.items():
-            old_run = {**_hybrid_weight(method, 1.0), **old_runs.get(method, {})}
+            if method in returned:
+                continue
+            old_run = _run_of(method, earlier[dataset])
             old = _stamped(old, old_run)
             if method not in curves:
                 curves.setdefault(method, old)
@@ -437,7 +466,7 @@ def _merged(name, results):
                 curves[renamed] = {**_stamped(old_curves.get(renamed, {}), old_run), **old}
                 runs[renamed] = old_run
         # Methods first seen in this run go last, budgets in order of size.
-        order = list(dict.fromkeys([*old_curves, *curves]))
+        order = [m for m in dict.fromkeys([*old_curves, *curves]) if m in curves]
         result["curves"] = {m: dict(sorted(curves[m].items(), key=lambda kv: _budget_key(kv[0])))
                             for m in order}
         result["runs"] = {m: runs[m] for m in order if m in runs}

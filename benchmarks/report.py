@@ -15,6 +15,7 @@ import json
 import sys
 
 from benchmarks._common import HERE, RESULTS
+import scdv
 from benchmarks.bench_accuracy import vector_size
 from scdv import SCDV
 
@@ -286,21 +287,30 @@ def covariance_section(result):
     return lines
 
 
-def _commands_of_cells(curve):
+def _commands_of_cells(curve, default=None):
     """``{command: ["method", "method (200, all)", ...]}``: who measured which cells.
 
     A method whose cells came from one command is named bare; otherwise each
     command lists the budgets it measured. Cells written before they carried
-    their command take their method's run.
+    their command take their method's run, and then ``default``, the command
+    of a file from before runs were kept. A hybrid row is named with its
+    weight, and with the ``scdv.HYBRID_WEIGHT`` it was run under where that
+    is not today's, since its command alone would now run another weight.
     """
+    from benchmarks.bench_learning_curve import _label, _weight_of
+
     commands: dict = {}
     for method, cells in curve["curves"].items():
         run = curve.get("runs", {}).get(method, {})
+        name, weight = _label(method, curve), _weight_of(method, curve)
+        if weight is not None and weight != scdv.HYBRID_WEIGHT:
+            name += f", when `scdv.HYBRID_WEIGHT` was {weight:g}"
         by_command: dict = {}
         for budget, cell in cells.items():
-            by_command.setdefault(cell.get("command", run.get("command")), []).append(budget)
+            command = cell.get("command", run.get("command", default))
+            by_command.setdefault(command, []).append(budget)
         for command, budgets in by_command.items():
-            label = method if len(by_command) == 1 else f"{method} ({', '.join(budgets)})"
+            label = name if len(by_command) == 1 else f"{name} ({', '.join(budgets)})"
             commands.setdefault(command, []).append(label)
     return commands
 
@@ -317,7 +327,7 @@ def learning_curve_section(result):
         lines += [markdown_table(dataset, curve), "",
                   f"![{dataset}](results/bench_learning_curve{suffix}_{dataset}.png)", ""]
         lines += [f"- {', '.join(ms)}: `{command}`"
-                  for command, ms in _commands_of_cells(curve).items()]
+                  for command, ms in _commands_of_cells(curve, result.get("command")).items()]
         lines += [""]
     lines += [f"Machine: {_machine(result)}.", ""]
     return lines

@@ -554,11 +554,23 @@ def selected(groups, group="", only=""):
 
     ``only`` alone picks its names from every group. (Until 2026-12-03 ``only``
     added to the groups instead of narrowing them, so a ``--group G --only N``
-    line of ``commands.txt`` ran all of G.)
+    line of ``commands.txt`` ran all of G.) A group or a name it does not know
+    raises ValueError, naming it and, for a name, its group.
     """
-    pool = ([c for g in filter(None, group.split(",")) for c in groups[g]] if group
-            else [c for cs in groups.values() for c in cs])
+    wanted = list(filter(None, group.split(",")))
+    unknown = [g for g in wanted if g not in groups]
+    if unknown:
+        raise ValueError(f"no candidate group {', '.join(unknown)}; the groups are "
+                         f"{', '.join(groups)}")
+    pool = [c for g in wanted or groups for c in groups[g]]
     names = set(filter(None, only.split(",")))
+    outside = sorted(names - {c["name"] for c in pool})
+    if outside:  # a typo, or a name of another group: say so rather than run nothing
+        home = {c["name"]: g for g, cs in groups.items() for c in cs}
+        where = ", ".join(f"{n} ({'group ' + home[n] if n in home else 'no such candidate'})"
+                          for n in outside)
+        scope = f"outside --group {group}" if group else "that do not exist"
+        raise ValueError(f"--only names candidates {scope}: {where}")
     return [c for c in pool if not names or c["name"] in names]
 
 
@@ -592,6 +604,11 @@ def main(argv=None):
         return write_report(Path(args.notes).read_text() if args.notes else "")
     if args.plot:
         return plot_curve()
+    groups = candidates(json.loads(args.base), json.loads(args.post))
+    try:  # before anything is logged or loaded
+        todo = selected(groups, args.group, args.only)
+    except ValueError as err:
+        ap.error(str(err))
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "commands.txt", "a") as fh:
         fh.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + "nice -n 10 .venv/bin/python -m "
@@ -607,8 +624,6 @@ def main(argv=None):
     logger.info("%s: %d training docs", args.corpus, len(tokens))
     if args.prepare:
         return None
-    groups = candidates(json.loads(args.base), json.loads(args.post))
-    todo = selected(groups, args.group, args.only)
     if args.tag:
         todo = [{**c, "name": c["name"] + args.tag} for c in todo]
     for c in todo:

@@ -83,6 +83,22 @@ def test_a_hybrid_row_is_taken_only_at_todays_hybrid_weight(tmp_path, monkeypatc
             dict(bench_accuracy._rows_of_results([older], quick=False))
 
 
+def test_an_earlier_hybrid_row_of_another_weight_is_dropped_when_rows_are_merged(
+        tmp_path, monkeypatch):
+    import argparse
+
+    monkeypatch.setattr(bench_accuracy, "RESULTS", tmp_path)
+    monkeypatch.setattr(scdv, "HYBRID_WEIGHT", 0.25)
+    earlier = {"20ng": [{"method": "hybrid", "params": {}},  # unrecorded: weight 1
+                        {"method": "tfidf", "params": {}}],
+               "reuters": [{"method": "hybrid", "params": {"hybrid_weight": 0.25}}]}
+    (tmp_path / "bench_accuracy.json").write_text(json.dumps({"results": earlier}))
+    merged = bench_accuracy._merged(argparse.Namespace(quick=False),
+                                    {"20ng": [{"method": "scdv", "params": {}}]})
+    assert [r["method"] for r in merged["20ng"]] == ["tfidf", "scdv"]
+    assert [r["method"] for r in merged["reuters"]] == ["hybrid"]
+
+
 def test_a_result_without_its_effective_settings_is_matched_on_its_overrides(tmp_path):
     path = Path(_classify_result(tmp_path, "old-format.json"))
     result = json.loads(path.read_text())
@@ -120,3 +136,9 @@ def test_search_defaults_only_narrows_the_groups_it_is_given():
         "hybrid_w=0.25", "hybrid_w=1"]
     assert names(search_defaults.selected(groups, "", "window=5")) == ["window=5"]
     assert len(search_defaults.selected(groups, "w2v")) == len(groups["w2v"]) > 2
+    with pytest.raises(ValueError, match=r"outside --group hybrid: proba_cut=0.1 \(group "):
+        search_defaults.selected(groups, "hybrid", "proba_cut=0.1")
+    with pytest.raises(ValueError, match=r"window=6 \(no such candidate\)"):
+        search_defaults.selected(groups, "", "window=6")
+    with pytest.raises(ValueError, match="no candidate group nope; the groups are "):
+        search_defaults.selected(groups, "nope")

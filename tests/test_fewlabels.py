@@ -279,7 +279,49 @@ def test_extending_a_curve_keeps_its_other_budgets_and_a_hybrid_of_another_weigh
     assert "| scdv | 3–5 |" in table and "| hybrid (SCDV weight 0.25) | 1 |" in table
     assert "| hybrid (SCDV weight 1) | 3 |" in table
     commands = report._commands_of_cells(merged)
-    assert commands == {"first": ["scdv (1)", "hybrid@1"], "later": ["scdv (100, all)", "hybrid"]}
+    assert commands == {
+        "first": ["scdv (1)", "hybrid (SCDV weight 1), when `scdv.HYBRID_WEIGHT` was 1"],
+        "later": ["scdv (100, all)", "hybrid (SCDV weight 0.25)"]}
+
+
+def test_a_hybrid_weight_that_comes_back_rejoins_its_earlier_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(blc, "RESULTS", tmp_path)
+    cell = {"mean": 0.5, "std": 0.0, "scores": [0.5] * 3, "C_rule": {"cv": 3}}
+
+    def run(weight, budget):
+        return {"metric": "accuracy", "n_train": 400, "n_classes": 20,
+                "curves": {"hybrid": {budget: cell}},
+                "runs": {"hybrid": {"command": f"w={weight}", "draws": 3,
+                                    "hybrid_weight": weight}}}
+
+    for weight, budget in [(1.0, "1"), (0.25, "all"), (1.0, "200"), (0.25, "5")]:
+        merged = blc._merged("curve", {"20ng": run(weight, budget)})
+        (tmp_path / "curve.json").write_text(json.dumps({"results": merged}))
+    curves = merged["20ng"]["curves"]
+    assert {m: list(c) for m, c in curves.items()} == {"hybrid": ["5", "all"],
+                                                       "hybrid@1": ["1", "200"]}
+    assert blc.markdown_table("20ng", merged["20ng"]).count("(SCDV weight 1)") == 1
+
+
+def test_a_hybrid_row_without_a_recorded_weight_is_named_for_its_suffix():
+    assert blc._label("hybrid@0.5", {}) == "hybrid (SCDV weight 0.5)"
+    assert blc._label("hybrid+self-training", {}) == "hybrid+self-training (SCDV weight 1)"
+    assert blc._label("scdv@x", {}) == "scdv@x"
+
+
+def test_the_benchmark_stamps_each_cell_with_its_command_and_draws(tiny, tmp_path, monkeypatch):
+    import benchmarks._common as common
+
+    for module in (blc, common):
+        monkeypatch.setattr(module, "RESULTS", tmp_path)
+    monkeypatch.setattr(blc, "CORPORA", ("tiny-folds",))
+    assert blc.main(["--quick", "--dataset", "tiny-folds", "--methods", "tfidf", "--budgets",
+                     "2,all", "--draws", "2", "--cache-dir", str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "bench_learning_curve_quick.json").read_text())
+    cells = saved["results"]["tiny-folds"]["curves"]["tfidf"]
+    assert (cells["2"]["draws"], cells["all"]["draws"]) == (2, 1)
+    assert cells["2"]["command"] == cells["all"]["command"] == saved["command"]
+    assert saved["command"].startswith("python -m benchmarks.bench_learning_curve --quick")
 
 
 def test_quick_curves_score_one_outer_fold_and_fix_C_on_multilabel_corpora(tiny, tmp_path):
