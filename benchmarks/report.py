@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from benchmarks._common import HERE, RESULTS
 import scdv
+from benchmarks._common import HERE, RESULTS
 from benchmarks.bench_accuracy import vector_size
 from scdv import SCDV
 
