@@ -161,15 +161,14 @@ def _splits(dataset, quick, data_dir, cache_dir, seed):
                     cache_dir), y[tr], y[te], len(scored), scheme
 
 
-def _hybrid_weight(method, weight=None):
-    """``{"hybrid_weight": w}`` for a method on hybrid features, else ``{}``.
+def _is_hybrid(method):
+    # By name, not by parse_method: a row's plug-in features may be gone.
+    return method.partition("+")[0].partition("@")[0] == "hybrid"
 
-    ``w`` is ``scdv.HYBRID_WEIGHT`` unless given; an entry run before the
-    weight was recorded was made at 1.0, the only weight until then.
-    """
-    if method.partition("+")[0].partition("@")[0] != "hybrid":  # plug-ins may be gone
-        return {}
-    return {"hybrid_weight": scdv.HYBRID_WEIGHT if weight is None else weight}
+
+def _hybrid_weight(method):
+    """``{"hybrid_weight": scdv.HYBRID_WEIGHT}`` for a method on hybrid features, else ``{}``."""
+    return {"hybrid_weight": scdv.HYBRID_WEIGHT} if _is_hybrid(method) else {}
 
 
 def _group(methods):
@@ -271,11 +270,11 @@ def _weight_of(method: str, result: dict):
     The run's record wins; a ``hybrid@W`` row without one was made at W, and
     a hybrid row from before the weight was recorded at 1.0.
     """
-    name, _, suffix = method.partition("@")
     recorded = result.get("runs", {}).get(method, {}).get("hybrid_weight")
-    if recorded is not None or not _hybrid_weight(name):
+    if recorded is not None or not _is_hybrid(method):
         return recorded
-    return float(suffix) if suffix else 1.0
+    suffix = method.partition("@")[2]
+    return float(suffix) if suffix else 1.0  # 1.0 was the only weight until it was recorded
 
 
 def _run_of(method: str, result: dict) -> dict:
