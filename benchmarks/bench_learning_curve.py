@@ -290,6 +290,19 @@ def _label(method: str, result: dict) -> str:
     return method if weight is None else f"{method.partition('@')[0]} (SCDV weight {weight:g})"
 
 
+def _styles(n: int) -> list[tuple]:
+    """``n`` (colour, marker) pairs, no two alike up to 30 rows.
+
+    tab20 holds ten hues, dark then light: the first ten rows take the dark
+    ones, the next ten the light ones with square markers, then triangles
+    (tab10 alone repeats its colours after ten rows).
+    """
+    from matplotlib import colormaps
+
+    palette = colormaps["tab20"]
+    return [(palette((2 * k) % 20 + (k // 10) % 2), "os^"[(k // 10) % 3]) for k in range(n)]
+
+
 def plot_curves(dataset: str, result: dict, path):
     """One PNG: the headline metric against labelled documents per class, ±1 std shaded."""
     import matplotlib
@@ -298,17 +311,16 @@ def plot_curves(dataset: str, result: dict, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    colours = plt.get_cmap("tab10")
-    for k, (method, curve) in enumerate(result["curves"].items()):
+    styles = _styles(len(result["curves"]))
+    for (method, curve), (colour, marker) in zip(result["curves"].items(), styles):
         budgets = sorted(curve, key=lambda b: _x_of(b, result))
         x = np.array([_x_of(b, result) for b in budgets])
         mean = np.array([curve[b]["mean"] for b in budgets])
         std = np.array([curve[b]["std"] for b in budgets])
         style = "--" if "+" in method else "-"
-        ax.plot(x, mean, style, marker="o", markersize=4, color=colours(k % 10),
+        ax.plot(x, mean, style, marker=marker, markersize=4, color=colour,
                 label=_label(method, result))
-        ax.fill_between(x, mean - std, mean + std, color=colours(k % 10), alpha=0.15,
-                        linewidth=0)
+        ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
     ax.set_xscale("log")
     ax.set_xlabel("labelled training documents per class (log; last point: all)")
     ax.set_ylabel(result["metric"].replace("_", " "))

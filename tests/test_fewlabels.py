@@ -238,6 +238,13 @@ def test_learning_curve_of_a_registered_corpus_with_a_plugged_in_method(tiny, tm
     assert png.stat().st_size > 10_000
 
 
+def test_every_row_of_a_learning_curve_plot_has_its_own_colour_and_marker():
+    # 20 Newsgroups has eleven rows; tab10 alone gave the eleventh the first's colour.
+    styles = blc._styles(30)
+    assert len(set(styles)) == 30
+    assert len({colour for colour, _ in styles[:20]}) == 20
+
+
 def test_a_later_run_keeps_the_earlier_methods_with_their_own_commands(tmp_path,
                                                                        monkeypatch):
     monkeypatch.setattr(blc, "RESULTS", tmp_path)
